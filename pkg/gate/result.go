@@ -1,0 +1,127 @@
+// Package gate holds the canonical result of a run (the model behind
+// gate.json) and the one function that turns checks into a verdict. Nothing
+// else in piv decides an exit code: reporters render a Result, the CLI maps
+// its Verdict to a process exit code.
+package gate
+
+import "time"
+
+// Schema identifies the gate.json format. Bump it on any breaking change.
+const Schema = "piv.gate/v1"
+
+// Verdict is the gate's decision.
+type Verdict string
+
+const (
+	Pass         Verdict = "pass"
+	Fail         Verdict = "fail"
+	Inconclusive Verdict = "inconclusive"
+)
+
+// ExitCode is the process exit code that deployers script against
+// (DESIGN.md: 0 pass, 1 fail, 3 inconclusive; 2 is reserved for usage errors
+// where nothing ran, so it never comes from a Verdict). Anything unknown maps
+// to 3: fail closed.
+func (v Verdict) ExitCode() int {
+	switch v {
+	case Pass:
+		return 0
+	case Fail:
+		return 1
+	default:
+		return 3
+	}
+}
+
+// Worse reports whether v is a worse outcome than w (inconclusive > fail > pass).
+func (v Verdict) Worse(w Verdict) bool { return rank(v) > rank(w) }
+
+func rank(v Verdict) int {
+	switch v {
+	case Pass:
+		return 0
+	case Fail:
+		return 1
+	default:
+		return 2
+	}
+}
+
+// State of one check, as gate.json spells it.
+type State string
+
+const (
+	Passed   State = "passed"
+	Failed   State = "failed"
+	Flaky    State = "flaky" // passed, but only after a failed attempt
+	Skipped  State = "skipped"
+	Panicked State = "panicked"    // the check's own code panicked: harness fault
+	Aborted  State = "interrupted" // timeout, signal or abort: nothing positive known
+)
+
+// Result is gate.json. Field order and names are the contract in DESIGN.md.
+type Result struct {
+	Schema          string    `json:"schema"`
+	RunID           string    `json:"runId"`
+	App             string    `json:"app"`
+	Target          Target    `json:"target"`
+	ExpectedVersion string    `json:"expectedVersion"`
+	ObservedVersion string    `json:"observedVersion"`
+	Verdict         Verdict   `json:"verdict"`
+	Reason          string    `json:"reason"`
+	StartedAt       time.Time `json:"startedAt"`
+	DurationSeconds float64   `json:"durationSeconds"`
+	Summary         Summary   `json:"summary"`
+	Checks          []Check   `json:"checks"`
+	// Attachments that belong to the run rather than one check (container
+	// logs of an ephemeral target, the settle transcript).
+	Attachments []Attachment `json:"attachments,omitempty"`
+}
+
+// Target says what was verified.
+type Target struct {
+	Scope   string `json:"scope"` // "node", "service" or "image"
+	Node    string `json:"node,omitempty"`
+	Address string `json:"address,omitempty"` // where connections went (node or container)
+	URL     string `json:"url"`               // the service URL whose host name was kept
+	Image   string `json:"image,omitempty"`
+}
+
+// Summary counts checks by state. Total counts every check, skipped included.
+type Summary struct {
+	Total          int `json:"total"`
+	Passed         int `json:"passed"`
+	Failed         int `json:"failed"`
+	Skipped        int `json:"skipped"`
+	Flaky          int `json:"flaky"`
+	AdvisoryFailed int `json:"advisoryFailed"`
+}
+
+// Check is one spec's outcome.
+type Check struct {
+	Name            string       `json:"name"`
+	Suite           string       `json:"suite,omitempty"` // top-level container, for grouping in reports
+	Labels          []string     `json:"labels"`
+	State           State        `json:"state"`
+	Blocking        bool         `json:"blocking"`
+	Attempts        int          `json:"attempts"`
+	DurationSeconds float64      `json:"durationSeconds"`
+	Failure         *Failure     `json:"failure"`
+	Steps           []string     `json:"steps,omitempty"` // By() steps, in order
+	Attachments     []Attachment `json:"attachments"`
+}
+
+// Failure says what was expected, what was seen, and where.
+type Failure struct {
+	Message  string `json:"message"`
+	Location string `json:"location,omitempty"` // file:line in the suite
+	Step     string `json:"step,omitempty"`     // the By() step that was running
+}
+
+// Attachment is a file written next to gate.json (path relative to the
+// report folder) or a short inline text.
+type Attachment struct {
+	Name        string `json:"name"`
+	ContentType string `json:"contentType"`
+	Path        string `json:"path,omitempty"`
+}
