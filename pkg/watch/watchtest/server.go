@@ -37,7 +37,8 @@ type Server struct {
 	srv     *http.Server
 	ln      net.Listener
 	conns   map[*tls.Conn]struct{}
-	hold    bool // new keepalive-stream requests block until Stop
+	hold    bool           // new keepalive-stream requests block until Stop
+	served  map[string]int // answered requests by X-Piv-Watch-Stream
 	held    chan struct{}
 	release chan struct{}
 }
@@ -59,6 +60,7 @@ func Start(host string) (*Server, error) {
 		CAPool:  ca.Pool(),
 		tlsConf: &tls.Config{Certificates: []tls.Certificate{leaf.TLSCertificate()}},
 		held:    make(chan struct{}, 1),
+		served:  map[string]int{},
 	}
 	if err := s.listen(net.JoinHostPort(host, "0")); err != nil {
 		return nil, err
@@ -106,6 +108,9 @@ func (s *Server) listen(addr string) error {
 				<-release
 				return
 			}
+			s.mu.Lock()
+			s.served[r.Header.Get("X-Piv-Watch-Stream")]++
+			s.mu.Unlock()
 			w.Write([]byte("ok\n"))
 		}),
 		ConnState: func(c net.Conn, st http.ConnState) {
@@ -126,6 +131,14 @@ func (s *Server) listen(addr string) error {
 	srv, tl := s.srv, tls.NewListener(ln, s.tlsConf)
 	go srv.Serve(tl)
 	return nil
+}
+
+// Served is how many requests of a piv watch stream ("fresh",
+// "keepalive") the server has answered, over all its restarts.
+func (s *Server) Served(stream string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.served[stream]
 }
 
 // HoldKeepAlive makes the next requests of piv watch's keepalive stream
