@@ -1,0 +1,137 @@
+package probe
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/piv-gate/piv/pkg/target"
+)
+
+// TLSFact describes one TLS handshake with a target and the certificate it
+// presented.
+type TLSFact struct {
+	Addr       string // where the connection went (pinned address)
+	ServerName string // SNI sent and name verified: the service host
+	// Handshake is true when the server spoke TLS and presented a
+	// certificate, even if that certificate then failed verification: a
+	// wrong certificate and "no TLS at all" are different faults.
+	Handshake bool
+	Version   string // negotiated protocol, "1.3"; empty if none was negotiated
+	VersionID uint16 // tls.VersionTLS13 …
+	// Verified is true only when chain and host name verified against the
+	// target's trust roots; VerifyErr says why not.
+	Verified  bool
+	VerifyErr string
+	// Certificate details of the leaf, filled whether or not it verified.
+	NotAfter time.Time
+	DaysLeft float64 // at probe time; negative once expired
+	Subject  string
+	Issuer   string
+	DNSNames []string
+	Elapsed  time.Duration
+	// Err is a failure before any certificate was seen (connect, protocol,
+	// timeout). Verification failures go to VerifyErr, not here.
+	Err string
+}
+
+// TLS dials t.DialAddress() and performs a handshake with t.TLSConfig(): SNI
+// is the service host and the chain is verified against t.RootCAs, whatever
+// address the connection went to. Verification is never skipped; when it
+// fails, the certificate is read back from the typed error so the fact can
+// still say what was presented. The handshake is bounded by ctx and by
+// target.TLSHandshake.
+func TLS(ctx context.Context, t target.Target) TLSFact {
+	start := time.Now()
+	cfg := t.TLSConfig()
+	f := TLSFact{Addr: t.DialAddress(), ServerName: cfg.ServerName}
+	d := net.Dialer{Timeout: target.ConnectTimeout}
+	raw, err := d.DialContext(ctx, "tcp", f.Addr)
+	if err != nil {
+		f.Elapsed = time.Since(start)
+		f.Err = reason(err, f.Elapsed)
+		return f
+	}
+	defer raw.Close()
+	hctx, cancel := context.WithTimeout(ctx, target.TLSHandshake)
+	defer cancel()
+	conn := tls.Client(raw, cfg)
+	err = conn.HandshakeContext(hctx)
+	f.Elapsed = time.Since(start)
+	// The negotiated version is known once the ServerHello is processed,
+	// which precedes certificate verification: keep it on failure too.
+	state := conn.ConnectionState()
+	if state.Version != 0 {
+		f.VersionID = state.Version
+		f.Version = versionName(state.Version)
+	}
+	if err == nil {
+		f.Handshake, f.Verified = true, true
+		if len(state.PeerCertificates) > 0 {
+			f.describe(state.PeerCertificates[0])
+		}
+		return f
+	}
+	if leaf := presented(err); leaf != nil {
+		f.Handshake = true
+		f.VerifyErr = reason(err, f.Elapsed)
+		f.describe(leaf)
+		return f
+	}
+	f.Err = reason(err, f.Elapsed)
+	return f
+}
+
+func (f *TLSFact) describe(c *x509.Certificate) {
+	f.NotAfter = c.NotAfter
+	f.DaysLeft = time.Until(c.NotAfter).Hours() / 24
+	f.Subject = c.Subject.String()
+	f.Issuer = c.Issuer.String()
+	f.DNSNames = append([]string(nil), c.DNSNames...)
+}
+
+// presented returns the leaf certificate carried by a verification error, or
+// nil when err is not about the certificate. The typed x509 errors each hold
+// the offending certificate; tls.CertificateVerificationError holds the whole
+// unverified chain and covers the remaining x509 reasons.
+func presented(err error) *x509.Certificate {
+	var (
+		hostErr x509.HostnameError
+		authErr x509.UnknownAuthorityError
+		invErr  x509.CertificateInvalidError
+		verErr  *tls.CertificateVerificationError
+	)
+	switch {
+	case errors.As(err, &hostErr) && hostErr.Certificate != nil:
+		return hostErr.Certificate
+	case errors.As(err, &invErr) && invErr.Cert != nil:
+		return invErr.Cert
+	case errors.As(err, &verErr) && len(verErr.UnverifiedCertificates) > 0:
+		// Preferred over UnknownAuthorityError.Cert, which is the last
+		// certificate of the chain tried, not necessarily the leaf.
+		return verErr.UnverifiedCertificates[0]
+	case errors.As(err, &authErr) && authErr.Cert != nil:
+		return authErr.Cert
+	}
+	return nil
+}
+
+// versionName is the protocol version as app definitions write it
+// (tls.minVersion: "1.2").
+func versionName(v uint16) string {
+	switch v {
+	case tls.VersionTLS10:
+		return "1.0"
+	case tls.VersionTLS11:
+		return "1.1"
+	case tls.VersionTLS12:
+		return "1.2"
+	case tls.VersionTLS13:
+		return "1.3"
+	}
+	return fmt.Sprintf("0x%04x", v)
+}
