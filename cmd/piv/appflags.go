@@ -1,0 +1,94 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/piv-gate/piv/pkg/config"
+	"github.com/piv-gate/piv/pkg/piv"
+)
+
+// parseInterleaved parses flags that may come before or after positional
+// arguments (`piv run quote --node app-02` as well as `piv run --node app-02
+// quote`): Go's flag package stops at the first positional one.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+// flagErr turns a FlagSet error into the right exit: --help is not an error.
+func flagErr(err error) error {
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	return usageErr("%v", err)
+}
+
+// newFlagSet is a private FlagSet whose errors and usage go to stderr.
+func newFlagSet(name, usage string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usage)
+		fmt.Fprintln(stderr, "\nFlags:")
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// configDir: --config, else $PIV_CONFIG, else ./fixtures/apps (DESIGN.md).
+func configDir(flagValue string) string {
+	if flagValue != "" {
+		return flagValue
+	}
+	if v := os.Getenv("PIV_CONFIG"); v != "" {
+		return v
+	}
+	return "fixtures/apps"
+}
+
+// loadApp finds one app's definition and checks what the binary can check
+// beyond the file itself: that its suites are compiled in.
+func loadApp(dir, name string) (*config.App, error) {
+	app, err := config.Find(dir, name)
+	if err != nil {
+		return nil, usageErr("%v", err)
+	}
+	if err := checkSuites(app); err != nil {
+		return nil, usageErr("%v", err)
+	}
+	return app, nil
+}
+
+func checkSuites(app *config.App) error {
+	known := piv.RegisteredSuites()
+	var errs config.Errors
+	for i, s := range app.Suites {
+		found := false
+		for _, k := range known {
+			found = found || k == s
+		}
+		if !found {
+			errs = append(errs, &config.Error{Msg: fmt.Sprintf("%s: suites[%d]: no suite %q is compiled into piv (known: %s)",
+				app.Where("suites", fmt.Sprint(i)), i, s, strings.Join(known, ", "))})
+		}
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	return nil
+}

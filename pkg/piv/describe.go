@@ -1,0 +1,58 @@
+package piv
+
+import (
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/onsi/ginkgo/v2"
+)
+
+// Describe declares a functional suite's specs for the suite named suite.
+// The specs exist in a run only when the run's app lists suite in its
+// definition (suites: [quote]); in any other run the container is empty, so
+// one binary carries every app's suites without them selecting each other.
+//
+//	var _ = piv.Describe("quote", "motor quote journey", func() { … })
+func Describe(suite, text string, args ...any) bool {
+	suitesMu.Lock()
+	suites[suite] = text
+	suitesMu.Unlock()
+	for i, a := range args {
+		if body, ok := a.(func()); ok {
+			args[i] = func() {
+				if r := Current(); r != nil && r.HasSuite(suite) {
+					body()
+				}
+			}
+		}
+	}
+	args = append(args, ginkgo.Label("app:"+suite))
+	return ginkgo.Describe(suite+" "+text, args...)
+}
+
+// fail routes a failure to Ginkgo, skipping piv's own frames.
+func fail(msg string) {
+	ginkgo.Fail(msg, 2)
+}
+
+func failf(format string, a ...any) { fail(fmt.Sprintf(format, a...)) }
+
+var (
+	suitesMu sync.Mutex
+	suites   = map[string]string{} // suite name -> first Describe's location
+)
+
+// RegisteredSuites lists the functional suites compiled into this binary, so
+// `piv validate` and `piv run` can reject a definition that names a suite
+// that does not exist (a typo would otherwise select nothing, silently).
+func RegisteredSuites() []string {
+	suitesMu.Lock()
+	defer suitesMu.Unlock()
+	out := make([]string, 0, len(suites))
+	for s := range suites {
+		out = append(out, s)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,424 @@
+// Package runner runs the registered Ginkgo specs in-process against one
+// target and turns Ginkgo's report into a gate.Result. It owns the phases of
+// a run (ephemeral target, settle, specs) and their deadlines; it does not
+// decide the verdict (gate.Decide does) nor render anything (report does).
+//
+// Ginkgo allows RunSpecs once per process, so Run may be called once; `piv
+// run --all` runs each app in a child process.
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/onsi/ginkgo/v2"
+	"github.com/onsi/ginkgo/v2/formatter"
+	"github.com/onsi/ginkgo/v2/types"
+	"github.com/onsi/gomega"
+
+	"github.com/piv-gate/piv/pkg/config"
+	"github.com/piv-gate/piv/pkg/gate"
+	"github.com/piv-gate/piv/pkg/piv"
+	"github.com/piv-gate/piv/pkg/secret"
+	"github.com/piv-gate/piv/pkg/target"
+)
+
+// Options is one run, as the command line asked for it.
+type Options struct {
+	App             *config.App
+	RunID           string
+	Target          target.Target   // primary target, already resolved by the caller
+	Nodes           []target.Target // every node (service scope: version consistency)
+	Image           string          // --image: started by the caller's Ephemeral hook
+	ExpectedVersion string
+	LabelFilter     string
+	AllowMutating   bool
+	Settle          time.Duration // 0: no settling
+	Timeout         time.Duration // whole run; 0: none
+	OutDir          string
+	Policy          gate.Policy
+	DryRun          bool // piv list: build and filter the tree, run nothing
+	Browser         piv.BrowserProvider
+	Progress        io.Writer // diagnostics and Ginkgo's progress (stderr)
+	// Abort, when set, makes the run inconclusive before anything runs (the
+	// Docker engine or the browser could not be had); SetupChecks are checks
+	// done while preparing the target (an image's container becoming
+	// healthy): when one failed, the specs are not run.
+	Abort       string
+	SetupChecks []gate.Check
+	// Interrupted returns the signal's name once the process got SIGINT or
+	// SIGTERM, "" otherwise.
+	Interrupted func() string
+}
+
+// EffectiveFilter is the label filter Ginkgo gets: the user's, with mutating
+// specs left out unless allowed. Exposed so `piv list` shows the same set.
+func EffectiveFilter(userFilter string, allowMutating bool) string {
+	f := strings.TrimSpace(userFilter)
+	if allowMutating {
+		return f
+	}
+	if f == "" {
+		return "!mutating"
+	}
+	return "(" + f + ") && !mutating"
+}
+
+// ValidateFilter checks a --label-filter before Ginkgo sees it (Ginkgo calls
+// os.Exit on a bad one) and rejects labels that are not in the registry.
+func ValidateFilter(f string) error {
+	if strings.TrimSpace(f) == "" {
+		return nil
+	}
+	if _, err := types.ParseLabelFilter(f); err != nil {
+		return fmt.Errorf("--label-filter %q: %v", f, err)
+	}
+	var labels []string
+	for _, w := range strings.FieldsFunc(f, func(r rune) bool { return strings.ContainsRune("!&|(), ", r) }) {
+		if w != "" && !strings.HasPrefix(w, "/") {
+			labels = append(labels, w)
+		}
+	}
+	if err := piv.CheckLabels(labels); err != nil {
+		return fmt.Errorf("--label-filter %q: %v", f, err)
+	}
+	return nil
+}
+
+// captured is the report handed over by the ReportAfterSuite node.
+var (
+	capturedMu sync.Mutex
+	captured   *types.Report
+)
+
+var _ = ginkgo.ReportAfterSuite("piv", func(r ginkgo.Report) {
+	capturedMu.Lock()
+	defer capturedMu.Unlock()
+	captured = &r
+})
+
+type testingT struct{ failed bool }
+
+func (t *testingT) Fail() { t.failed = true }
+
+// Run executes the run and returns the result with its verdict decided. The
+// error is non-nil only when nothing could be run at all (usage errors are
+// caught by the caller before).
+func Run(ctx context.Context, o Options) *gate.Result {
+	start := time.Now()
+	res := &gate.Result{
+		Schema: gate.Schema, RunID: o.RunID, App: o.App.App,
+		Target: gate.Target{Scope: string(o.Target.Scope), URL: o.App.Service.URL, Address: o.Target.Address,
+			Image: o.Image},
+		ExpectedVersion: o.ExpectedVersion,
+		StartedAt:       start.UTC(),
+		Checks:          []gate.Check{},
+	}
+	if o.Target.Scope == target.ScopeNode {
+		res.Target.Node = o.Target.Name
+	}
+	progress := o.Progress
+	if progress == nil {
+		progress = io.Discard
+	}
+	progress = secret.Writer{W: progress}
+
+	if o.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, o.Timeout)
+		defer cancel()
+	}
+	finish := func(abort string) *gate.Result {
+		if abort == "" && ctx.Err() != nil {
+			abort = aborted(ctx, o)
+		}
+		gate.Decide(res, o.Policy, abort)
+		res.DurationSeconds = time.Since(start).Seconds()
+		redactResult(res)
+		return res
+	}
+
+	res.Checks = append(res.Checks, o.SetupChecks...)
+	if o.Abort != "" {
+		return finish(o.Abort)
+	}
+	for _, c := range o.SetupChecks {
+		if c.State != gate.Passed {
+			return finish("")
+		}
+	}
+
+	// Phase 1: settle. A freshly started node may take time; wait (bounded)
+	// until health passes N times in a row before any check counts.
+	if o.Settle > 0 && !o.DryRun {
+		check, ok := settle(ctx, o, progress)
+		if !ok {
+			res.Checks = append(res.Checks, check)
+			if ctx.Err() != nil {
+				return finish(aborted(ctx, o))
+			}
+			return finish("")
+		}
+		res.Checks = append(res.Checks, check)
+	}
+
+	// Phase 2: the specs.
+	run := &piv.Run{ID: o.RunID, App: o.App, Target: o.Target, Nodes: o.Nodes, ExpectedVersion: o.ExpectedVersion,
+		OutDir: o.OutDir, Ctx: ctx, Browser: o.Browser}
+	piv.Bind(run)
+	report, err := runSpecs(ctx, o, progress)
+	if err != nil {
+		return finish(err.Error())
+	}
+	checks, labelErr := toChecks(report, o.OutDir)
+	res.Checks = append(res.Checks, checks...)
+	res.ObservedVersion = run.ObservedVersion()
+
+	abort := run.Aborted()
+	switch {
+	case labelErr != nil:
+		abort = "a spec uses a label that is not in the registry: " + labelErr.Error()
+	case report.SuiteHasProgrammaticFocus:
+		abort = "focused specs (FIt, FDescribe, Focus) are not allowed in a gate: they silently skip every other check"
+	case ctx.Err() != nil:
+		abort = aborted(ctx, o)
+	case o.Interrupted != nil && o.Interrupted() != "":
+		abort = aborted(ctx, o)
+	}
+	return finish(abort)
+}
+
+func aborted(ctx context.Context, o Options) string {
+	if o.Interrupted != nil {
+		if sig := o.Interrupted(); sig != "" {
+			return "interrupted by " + sig + ": the run did not finish"
+		}
+	}
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Sprintf("timed out after %s (--timeout): the run did not finish", o.Timeout)
+	}
+	return "cancelled: the run did not finish"
+}
+
+// runSpecs runs Ginkgo once, in-process, with piv's configuration.
+func runSpecs(ctx context.Context, o Options, progress io.Writer) (*types.Report, error) {
+	suiteConfig, reporterConfig := ginkgo.GinkgoConfiguration()
+	suiteConfig.LabelFilter = EffectiveFilter(o.LabelFilter, o.AllowMutating)
+	suiteConfig.DryRun = o.DryRun
+	suiteConfig.RandomizeAllSpecs = false
+	suiteConfig.FailFast = false
+	if dl, ok := ctx.Deadline(); ok {
+		suiteConfig.Timeout = time.Until(dl)
+		if suiteConfig.Timeout <= 0 {
+			return nil, fmt.Errorf("timed out after %s (--timeout) before the checks started", o.Timeout)
+		}
+	} else {
+		suiteConfig.Timeout = 24 * time.Hour
+	}
+	suiteConfig.GracePeriod = 5 * time.Second
+	reporterConfig.NoColor = true
+	reporterConfig.Succinct = true
+	if o.DryRun {
+		progress = io.Discard
+	}
+
+	// Ginkgo's reporter prints to its package-level stdout writer; piv's
+	// stdout is for the verdict, so send Ginkgo's progress to stderr,
+	// redacted. The focus check is ours (Ginkgo would os.Exit).
+	formatter.ColorableStdOut = secret.Writer{W: progress}
+	os.Setenv("GINKGO_EDITOR_INTEGRATION", "true")
+	ginkgo.GinkgoWriter.TeeTo(secret.Writer{W: progress})
+	gomega.RegisterFailHandler(ginkgo.Fail)
+
+	capturedMu.Lock()
+	captured = nil
+	capturedMu.Unlock()
+
+	done := make(chan struct{})
+	var panicked any
+	go func() {
+		defer close(done)
+		defer func() { panicked = recover() }()
+		ginkgo.RunSpecs(&testingT{}, "piv "+o.App.App, suiteConfig, reporterConfig)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		// Ginkgo's own timeout and signal handling end the suite; give it
+		// its grace period, then stop waiting for a hung spec.
+		select {
+		case <-done:
+		case <-time.After(suiteConfig.GracePeriod + 10*time.Second):
+			return nil, fmt.Errorf("%s; a spec did not stop within its grace period", aborted(ctx, o))
+		}
+	}
+	if panicked != nil {
+		return nil, fmt.Errorf("harness panic: %v", panicked)
+	}
+	capturedMu.Lock()
+	defer capturedMu.Unlock()
+	if captured == nil {
+		return nil, errors.New("harness fault: Ginkgo produced no report")
+	}
+	return captured, nil
+}
+
+// toChecks maps Ginkgo's spec reports to gate checks. Specs left out by the
+// label filter are not listed: they were never part of this gate.
+func toChecks(r *types.Report, outDir string) ([]gate.Check, error) {
+	var checks []gate.Check
+	var labels []string
+	for _, s := range r.SpecReports {
+		if s.LeafNodeType != types.NodeTypeIt {
+			// Suite-level nodes matter only when they failed (BeforeSuite).
+			if s.State.Is(types.SpecStateFailureStates) && s.LeafNodeType != types.NodeTypeReportAfterSuite {
+				checks = append(checks, gate.Check{Name: s.LeafNodeType.String(), Labels: []string{}, State: state(s),
+					Blocking: true, Attempts: 1, Failure: failure(s), Attachments: []gate.Attachment{}})
+			}
+			continue
+		}
+		if s.State == types.SpecStateSkipped && s.Failure.Message == "" {
+			continue // filtered out
+		}
+		if s.State == types.SpecStatePending {
+			continue
+		}
+		ls := s.Labels()
+		labels = append(labels, ls...)
+		c := gate.Check{
+			Name:            strings.Join(append(append([]string{}, s.ContainerHierarchyTexts...), s.LeafNodeText), " "),
+			Labels:          visibleLabels(ls),
+			State:           state(s),
+			Blocking:        !contains(ls, "advisory"),
+			Attempts:        max(s.NumAttempts, 1),
+			DurationSeconds: s.RunTime.Seconds(),
+			Failure:         failure(s),
+			Steps:           steps(s),
+			Attachments:     []gate.Attachment{},
+		}
+		if len(s.ContainerHierarchyTexts) > 0 {
+			c.Suite = strings.Fields(s.ContainerHierarchyTexts[0])[0]
+		}
+		if c.State == gate.Flaky && c.Failure == nil {
+			c.Failure = nil
+		}
+		for _, e := range s.ReportEntries {
+			if e.Name != piv.AttachmentEntry {
+				continue
+			}
+			if a, ok := e.GetRawValue().(gate.Attachment); ok {
+				c.Attachments = append(c.Attachments, a)
+			}
+		}
+		checks = append(checks, c)
+	}
+	sort.SliceStable(checks, func(i, j int) bool { return false })
+	return checks, piv.CheckLabels(labels)
+}
+
+func visibleLabels(ls []string) []string {
+	out := []string{}
+	for _, l := range ls {
+		if !strings.HasPrefix(l, "app:") {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func state(s types.SpecReport) gate.State {
+	switch s.State {
+	case types.SpecStatePassed:
+		if s.NumAttempts > 1 {
+			return gate.Flaky
+		}
+		return gate.Passed
+	case types.SpecStateSkipped, types.SpecStatePending:
+		return gate.Skipped
+	case types.SpecStateFailed, types.SpecStateTimedout:
+		return gate.Failed
+	case types.SpecStatePanicked:
+		return gate.Panicked
+	default:
+		return gate.Aborted
+	}
+}
+
+func failure(s types.SpecReport) *gate.Failure {
+	if s.State == types.SpecStatePassed || s.Failure.Message == "" && !s.State.Is(types.SpecStateFailureStates) {
+		return nil
+	}
+	msg := s.Failure.Message
+	if s.State == types.SpecStatePanicked && s.Failure.ForwardedPanic != "" {
+		msg = "panic: " + s.Failure.ForwardedPanic + "\n" + msg
+	}
+	f := &gate.Failure{Message: strings.TrimSpace(msg)}
+	if loc := s.Failure.Location; loc.FileName != "" {
+		f.Location = fmt.Sprintf("%s:%d", relPath(loc.FileName), loc.LineNumber)
+	}
+	// The By step that was running when it failed.
+	for _, e := range s.SpecEvents {
+		if e.SpecEventType == types.SpecEventByStart && !e.TimelineLocation.Time.After(s.Failure.TimelineLocation.Time) {
+			f.Step = e.Message
+		}
+	}
+	return f
+}
+
+func steps(s types.SpecReport) []string {
+	var out []string
+	for _, e := range s.SpecEvents {
+		if e.SpecEventType == types.SpecEventByStart {
+			out = append(out, e.Message)
+		}
+	}
+	return out
+}
+
+var cwd, _ = os.Getwd()
+
+func relPath(p string) string {
+	if rel, err := filepath.Rel(cwd, p); err == nil && !strings.HasPrefix(rel, "..") {
+		return rel
+	}
+	// Inside the module: keep from the first known folder on.
+	for _, d := range []string{"/suites/", "/pkg/", "/cmd/"} {
+		if i := strings.LastIndex(p, d); i >= 0 {
+			return p[i+1:]
+		}
+	}
+	return p
+}
+
+func contains(ls []string, l string) bool {
+	for _, x := range ls {
+		if x == l {
+			return true
+		}
+	}
+	return false
+}
+
+// redactResult removes registered secrets from every text of the result.
+func redactResult(r *gate.Result) {
+	r.Reason = secret.Redact(r.Reason)
+	for i := range r.Checks {
+		c := &r.Checks[i]
+		c.Name = secret.Redact(c.Name)
+		for j := range c.Steps {
+			c.Steps[j] = secret.Redact(c.Steps[j])
+		}
+		if c.Failure != nil {
+			c.Failure.Message = secret.Redact(c.Failure.Message)
+			c.Failure.Step = secret.Redact(c.Failure.Step)
+		}
+	}
+}

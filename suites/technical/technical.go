@@ -1,0 +1,187 @@
+// Package technical registers the generic technical PIV: specs generated
+// from the app definition (ports, TLS, health, version, latency). Facts are
+// gathered once, concurrently for every target and probe under the run's
+// deadline, by the first spec that needs them; each spec then only judges
+// (pkg/verify), so a gate costs about one round trip, not one per check.
+package technical
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	. "github.com/onsi/ginkgo/v2"
+
+	"github.com/piv-gate/piv/pkg/config"
+	"github.com/piv-gate/piv/pkg/piv"
+	"github.com/piv-gate/piv/pkg/probe"
+	"github.com/piv-gate/piv/pkg/target"
+	"github.com/piv-gate/piv/pkg/verify"
+)
+
+// facts are gathered at most once per run.
+type facts struct {
+	once    sync.Once
+	primary *probe.TargetFacts
+	nodes   []*probe.TargetFacts
+}
+
+func (f *facts) get(r *piv.Run) *facts {
+	f.once.Do(func() {
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			all := probe.Gather(r.Ctx, r.App, []target.Target{r.Target}, probe.Options{Latency: r.App.Technical.Latency != nil})
+			f.primary = all.Targets[r.Target.Name]
+			if f.primary == nil {
+				f.primary = &probe.TargetFacts{Target: r.Target}
+			}
+		}()
+		if len(r.Nodes) > 0 && r.App.Technical.Version != nil {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				all := probe.Gather(r.Ctx, r.App, r.Nodes, probe.Options{Latency: false})
+				for _, n := range r.Nodes {
+					nf := all.Targets[n.Name]
+					if nf == nil {
+						nf = &probe.TargetFacts{Target: n}
+					}
+					f.nodes = append(f.nodes, nf)
+				}
+			}()
+		}
+		wg.Wait()
+	})
+	return f
+}
+
+func check(err error) {
+	if err != nil {
+		Fail(err.Error(), 1)
+	}
+}
+
+var _ = Describe("technical", piv.Technical, func() {
+	r := piv.Current()
+	if r == nil {
+		return
+	}
+	f := &facts{}
+	app, t := r.App, r.Target
+	tc := app.Technical
+
+	for _, port := range tc.Ports {
+		port := port
+		It(fmt.Sprintf("port %d accepts TCP connections", port), func() {
+			fact, ok := f.get(r).primary.TCP[port]
+			if !ok {
+				Fail(fmt.Sprintf("port %d on %s: no fact gathered (run interrupted?)", port, t.Where()))
+			}
+			check(verify.Port(fact, port, t))
+		})
+	}
+
+	if tls := tc.TLS; tls != nil {
+		It(fmt.Sprintf("tls certificate is trusted and valid for %s", t.Host()), func() {
+			check(verify.TLSTrusted(tlsFact(f.get(r), t), t))
+		})
+		if tls.MinDaysValid > 0 {
+			It(fmt.Sprintf("tls certificate is valid for at least %d more days", tls.MinDaysValid), func() {
+				check(verify.TLSDaysLeft(tlsFact(f.get(r), t), tls.MinDaysValid, t))
+			})
+		}
+		It(fmt.Sprintf("tls protocol is at least %s", tls.MinVersion), func() {
+			check(verify.TLSVersion(tlsFact(f.get(r), t), tls.MinVersion, t))
+		})
+	}
+
+	if h := tc.Health; h != nil {
+		It(fmt.Sprintf("health %s answers %d%s", h.Path, h.Status, expectations(h)), piv.Smoke, func() {
+			hf := f.get(r).primary.Health
+			if hf == nil {
+				Fail("health: no fact gathered on " + t.Where())
+			}
+			check(verify.Health(*hf, h, t))
+		})
+	}
+
+	if v := tc.Version; v != nil {
+		name := "version reports the expected version"
+		if r.ExpectedVersion == "" {
+			name = "version reports a version (no --expect-version given)"
+		}
+		It(name, func() {
+			vf := f.get(r).primary.Version
+			if vf == nil {
+				Fail("version: no fact gathered on " + t.Where())
+			}
+			got, err := verify.Version(*vf, v, r.ExpectedVersion, t)
+			if got != "" {
+				r.ObserveVersion(got)
+			}
+			check(err)
+		})
+		if len(r.Nodes) > 0 {
+			It(fmt.Sprintf("version is the same on every node (%d nodes)", len(r.Nodes)), func() {
+				byVersion := map[string][]string{}
+				var problems []string
+				for _, nf := range f.get(r).nodes {
+					if nf.Version == nil {
+						problems = append(problems, nf.Target.Where()+": no fact gathered")
+						continue
+					}
+					got, err := verify.Version(*nf.Version, v, r.ExpectedVersion, nf.Target)
+					if err != nil {
+						problems = append(problems, err.Error())
+					}
+					if got != "" {
+						byVersion[got] = append(byVersion[got], nf.Target.Name)
+					}
+				}
+				if len(byVersion) > 1 {
+					var parts []string
+					for ver, nodes := range byVersion {
+						parts = append(parts, fmt.Sprintf("%s on %s", ver, strings.Join(nodes, ", ")))
+					}
+					sort.Strings(parts)
+					problems = append([]string{"nodes run different versions: " + strings.Join(parts, "; ")}, problems...)
+				}
+				if len(problems) > 0 {
+					Fail(strings.Join(problems, "\n"))
+				}
+			})
+		}
+	}
+
+	if l := tc.Latency; l != nil {
+		It(fmt.Sprintf("latency p95 of %s is within %s over %d samples", l.Path, l.P95.D(), l.Samples), func() {
+			lf := f.get(r).primary.Latency
+			if lf == nil {
+				Fail("latency: no fact gathered on " + t.Where())
+			}
+			check(verify.Latency(*lf, l, t))
+		})
+	}
+})
+
+func tlsFact(f *facts, t target.Target) probe.TLSFact {
+	if f.primary.TLS == nil {
+		Fail("tls: no fact gathered on " + t.Where())
+	}
+	return *f.primary.TLS
+}
+
+// expectations renders " with status=UP, checks.db=UP" for a spec name.
+func expectations(h *config.Health) string {
+	if len(h.JSON) == 0 {
+		return ""
+	}
+	parts := make([]string, len(h.JSON))
+	for i, e := range h.JSON {
+		parts[i] = e.Path + "=" + e.Want
+	}
+	return " with " + strings.Join(parts, ", ")
+}
