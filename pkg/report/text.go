@@ -1,0 +1,179 @@
+package report
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/piv-gate/piv/pkg/gate"
+)
+
+// TextOptions tune the stdout summary. The zero value is plain text.
+type TextOptions struct {
+	// Color adds ANSI colours to the verdict and the failure markers. Off by
+	// default: the summary usually lands in a CI log or a file.
+	Color bool
+	// Dir, when set, is the report folder: it is printed, and attachment
+	// paths are shown joined to it so they can be opened from the shell.
+	Dir string
+}
+
+// Limits for the stdout summary: a failure message longer than this is
+// trimmed (gate.json and report.html keep it whole).
+const (
+	textMaxLines = 15
+	textMaxBytes = 1500
+)
+
+// Text is the short human summary printed on stdout after a run.
+func Text(r *gate.Result) string { return TextWith(r, TextOptions{}) }
+
+// TextWith is Text with options. Layout:
+//
+//	FAIL quote node app-02 (127.0.0.3) version 2.4.1 — 1 failed, 8 passed in 0.84s
+//	reason: …
+//	run: <run id>  report: <dir>
+//
+//	FAILED   <check> (0.12s)
+//	         at file:line, step "…"
+//	         <message, indented>
+//	         attachment: <path> (<type>)
+//	WARNING  advisory check failed, not blocking: <check>
+//	WARNING  flaky, passed after 2 attempts: <check>
+//
+//	8 passed, 1 failed, 0 skipped
+func TextWith(r *gate.Result, o TextOptions) string {
+	var b strings.Builder
+	paint := func(code, s string) string {
+		if !o.Color {
+			return s
+		}
+		return "\x1b[" + code + "m" + s + "\x1b[0m"
+	}
+	verdictColor := map[gate.Verdict]string{gate.Pass: "1;32", gate.Fail: "1;31"}[r.Verdict]
+	if verdictColor == "" {
+		verdictColor = "1;33"
+	}
+
+	head := []string{paint(verdictColor, printable(verdictWord(r.Verdict))), printable(r.App), printable(targetText(r.Target))}
+	if v := versionText(r); v != "" {
+		head = append(head, printable(v))
+	}
+	fmt.Fprintf(&b, "%s — %s in %s\n", strings.Join(head, " "), countsText(r.Summary), secs(r.DurationSeconds))
+	if r.Reason != "" {
+		fmt.Fprintf(&b, "reason: %s\n", printable(oneLine(r.Reason)))
+	}
+	if r.RunID != "" || o.Dir != "" {
+		var parts []string
+		if r.RunID != "" {
+			parts = append(parts, "run: "+r.RunID)
+		}
+		if o.Dir != "" {
+			parts = append(parts, "report: "+o.Dir)
+		}
+		b.WriteString(strings.Join(parts, "  ") + "\n")
+	}
+	attach := func(indent string, as []gate.Attachment) {
+		for _, a := range as {
+			if a.Path == "" {
+				continue
+			}
+			p := a.Path
+			if o.Dir != "" {
+				p = filepath.Join(o.Dir, filepath.FromSlash(a.Path))
+			}
+			fmt.Fprintf(&b, "%sattachment: %s (%s)\n", indent, printable(p), printable(a.ContentType))
+		}
+	}
+	attach("", r.Attachments)
+
+	blank := false
+	section := func() {
+		if !blank {
+			b.WriteString("\n")
+			blank = true
+		}
+	}
+	for _, i := range ordered(r.Checks) {
+		c := &r.Checks[i]
+		switch kindOf(c) {
+		case kindFailed, kindHarness:
+			section()
+			tag := "FAILED  "
+			if k := kindOf(c); k == kindHarness {
+				tag = strings.ToUpper(stateText(c))
+				if len(tag) < 8 {
+					tag += strings.Repeat(" ", 8-len(tag))
+				}
+			}
+			fmt.Fprintf(&b, "%s %s (%s)\n", paint("31", tag), printable(c.Name), secs(c.DurationSeconds))
+			failureText(&b, c.Failure)
+			attach("         ", c.Attachments)
+		case kindAdvisory:
+			section()
+			fmt.Fprintf(&b, "%s advisory check failed, not blocking: %s\n", paint("33", "WARNING "), printable(c.Name))
+			failureText(&b, c.Failure)
+			attach("         ", c.Attachments)
+		case kindFlaky:
+			section()
+			fmt.Fprintf(&b, "%s flaky, passed after %s: %s\n", paint("33", "WARNING "), attemptsText(c.Attempts), printable(c.Name))
+		}
+	}
+	b.WriteString("\n")
+	fmt.Fprintf(&b, "%d passed, %d failed, %d skipped", r.Summary.Passed, r.Summary.Failed, r.Summary.Skipped)
+	var extra []string
+	if r.Summary.Flaky > 0 {
+		extra = append(extra, fmt.Sprintf("%d flaky", r.Summary.Flaky))
+	}
+	if r.Summary.AdvisoryFailed > 0 {
+		extra = append(extra, fmt.Sprintf("%d advisory", r.Summary.AdvisoryFailed))
+	}
+	if len(extra) > 0 {
+		fmt.Fprintf(&b, " (%s)", strings.Join(extra, ", "))
+	}
+	b.WriteString("\n")
+	return b.String()
+}
+
+func failureText(b *strings.Builder, f *gate.Failure) {
+	if f == nil {
+		return
+	}
+	var where []string
+	if f.Location != "" {
+		where = append(where, "at "+printable(f.Location))
+	}
+	if f.Step != "" {
+		where = append(where, fmt.Sprintf("step %q", printable(f.Step)))
+	}
+	if len(where) > 0 {
+		fmt.Fprintf(b, "         %s\n", strings.Join(where, ", "))
+	}
+	if msg := printable(trimText(f.Message, textMaxLines, textMaxBytes)); msg != "" {
+		for _, l := range strings.Split(msg, "\n") {
+			fmt.Fprintf(b, "         %s\n", strings.TrimRight(l, " \t\r"))
+		}
+	}
+}
+
+// countsText: "9 passed", "1 failed, 8 passed", "0 checks".
+func countsText(s gate.Summary) string {
+	var parts []string
+	if s.Failed > 0 {
+		parts = append(parts, fmt.Sprintf("%d failed", s.Failed))
+	}
+	if s.Passed > 0 {
+		parts = append(parts, fmt.Sprintf("%d passed", s.Passed))
+	}
+	if s.Skipped > 0 {
+		parts = append(parts, fmt.Sprintf("%d skipped", s.Skipped))
+	}
+	if len(parts) == 0 {
+		return "0 checks"
+	}
+	return strings.Join(parts, ", ")
+}
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
