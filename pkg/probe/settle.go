@@ -29,7 +29,9 @@ type SettleFact struct {
 // already up costs one round trip); later polls follow a ticker every
 // `every`, clamped to MaxSettleEvery, so a slow poll does not add its own
 // duration to the interval. Any failing poll resets the run of passes: a
-// flapping node has not settled.
+// flapping node has not settled. When ctx ends mid-poll, Last stays the
+// previous complete answer (the "503 DOWN" a deployer needs to see), not the
+// interrupted request.
 func Settle(ctx context.Context, poll func(context.Context) HTTPFact, ok func(HTTPFact) (bool, string), consecutive int, every time.Duration) SettleFact {
 	if every <= 0 || every > MaxSettleEvery {
 		every = MaxSettleEvery
@@ -40,10 +42,17 @@ func Settle(ctx context.Context, poll func(context.Context) HTTPFact, ok func(HT
 	defer ticker.Stop()
 	var f SettleFact
 	run := 0
+polling:
 	for f.Polls < MaxSettlePolls {
-		f.Last = poll(ctx)
+		fact := poll(ctx)
 		f.Polls++
-		pass, why := ok(f.Last)
+		if fact.Err != "" && ctx.Err() != nil && f.Polls > 1 {
+			// Cut short by the deadline: "timed out" says nothing about
+			// the node, so the previous real answer stays the evidence.
+			break
+		}
+		f.Last = fact
+		pass, why := ok(fact)
 		if pass {
 			run++
 			f.LastReason = ""
@@ -57,17 +66,14 @@ func Settle(ctx context.Context, poll func(context.Context) HTTPFact, ok func(HT
 		}
 		select {
 		case <-ctx.Done():
-			f.Elapsed = time.Since(start)
-			if f.LastReason == "" {
-				f.LastReason = fmt.Sprintf("stopped after %s with %d of %d passes in a row", round(f.Elapsed), run, consecutive)
-			}
-			return f
+			break polling
 		case <-ticker.C:
 		}
 	}
 	f.Elapsed = time.Since(start)
 	if !f.Settled && f.LastReason == "" {
-		f.LastReason = fmt.Sprintf("gave up after %d polls", f.Polls)
+		// The last polls passed but not enough of them in a row.
+		f.LastReason = fmt.Sprintf("%d of %d passes in a row when polling stopped after %s (%d polls)", run, consecutive, round(f.Elapsed), f.Polls)
 	}
 	return f
 }
