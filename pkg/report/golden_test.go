@@ -30,6 +30,13 @@ func golden(t *testing.T, name string, got []byte) {
 	}
 }
 
+func readFixture(path string) ([]byte, error) {
+	if b, ok := attachmentFiles[path]; ok {
+		return b, nil
+	}
+	return nil, os.ErrNotExist
+}
+
 func fixtures() map[string]*gate.Result {
 	return map[string]*gate.Result{
 		"pass":         passingResult(),
@@ -52,6 +59,12 @@ func TestGolden(t *testing.T) {
 			}
 			golden(t, name+".junit.xml", x)
 			golden(t, name+".txt", []byte(Text(r)))
+			golden(t, name+".md", []byte(Markdown(r)))
+			h, err := HTML(r, readFixture)
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden(t, name+".report.html", h)
 		})
 	}
 }
