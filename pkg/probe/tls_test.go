@@ -121,7 +121,7 @@ func TestTLSPlainTextPort(t *testing.T) {
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { srv.Close() })
 	f := TLS(t.Context(), pinned(t, ln.Addr().String()))
-	if f.Handshake || f.Verified || f.Err == "" || f.VerifyErr != "" {
+	if f.Handshake || f.Verified || f.VerifyErr != "" || f.Err != "server did not answer with TLS (plain text on a TLS port?)" {
 		t.Fatalf("want a protocol failure in Err, got %+v", f)
 	}
 }
