@@ -1,0 +1,115 @@
+package browser
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/go-rod/rod"
+	"github.com/go-rod/rod/lib/proto"
+
+	"github.com/piv-gate/piv/pkg/target"
+)
+
+// Page opens a blank tab for t in a fresh browser context of its own: all of
+// that context's traffic goes through a proxy dialing t.Dial (pinned to t's
+// node, other hosts refused), so navigating to t.URLFor(path) shows the
+// service URL in the address bar while the node answers. t.Headers (the
+// X-PIV-Run header) are added to every request the page makes.
+//
+// caPEM is the app's CA (config.App.CAPEM), or nil when the service uses a
+// publicly trusted certificate. It must have been among Options.CAs at
+// Launch: Chromium reads trusted roots when it starts. For a remote browser
+// caPEM is not checked (its trust store is its own).
+//
+// The page is bound to ctx. The returned cleanup closes the page, disposes
+// of the context and stops its proxy; it is safe to call more than once.
+func (b *Browser) Page(ctx context.Context, t target.Target, caPEM []byte) (*rod.Page, func(), error) {
+	if t.URL == nil {
+		return nil, nil, errors.New("browser: target has no URL")
+	}
+	if len(caPEM) > 0 && b.cmd != nil {
+		ok, err := b.trusts(caPEM)
+		if err != nil {
+			return nil, nil, fmt.Errorf("browser: app CA: %w", err)
+		}
+		if !ok {
+			return nil, nil, fmt.Errorf("browser: the CA for %s was not trusted at launch: pass it in browser.Options.CAs", t.Where())
+		}
+	}
+	b.mu.Lock()
+	closed := b.closed
+	b.mu.Unlock()
+	if closed {
+		return nil, nil, errors.New("browser: closed")
+	}
+
+	px, err := startProxy(b.proxyHost, t)
+	if err != nil {
+		return nil, nil, fmt.Errorf("browser: proxy for %s: %w", t.Where(), err)
+	}
+	rb := b.rod.Context(ctx)
+	res, err := proto.TargetCreateBrowserContext{
+		ProxyServer: px.URL(),
+		// Chromium never proxies loopback by default; "<-loopback>" removes
+		// that implicit rule so a service URL on localhost is pinned too.
+		ProxyBypassList: "<-loopback>",
+	}.Call(rb)
+	if err != nil {
+		px.Close()
+		return nil, nil, fmt.Errorf("browser: new context for %s: %w", t.Where(), err)
+	}
+	id := res.BrowserContextID
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		px.Close()
+		return nil, nil, errors.New("browser: closed")
+	}
+	b.contexts[id] = px
+	b.mu.Unlock()
+
+	var page *rod.Page
+	cleanup := func() {
+		// A fresh bound: the caller's ctx is often already done by now.
+		cctx, cancel := context.WithTimeout(context.Background(), CloseTimeout)
+		defer cancel()
+		b.mu.Lock()
+		_, mine := b.contexts[id]
+		delete(b.contexts, id)
+		b.mu.Unlock()
+		if !mine {
+			return // already cleaned up, or the browser is closed
+		}
+		_ = proto.TargetDisposeBrowserContext{BrowserContextID: id}.Call(b.rod.Context(cctx))
+		px.Close()
+	}
+
+	cb := *rb // go-rod's own Incognito does the same: a Browser value bound to a context id
+	cb.BrowserContextID = id
+	page, err = cb.Page(proto.TargetCreateTarget{})
+	if err != nil {
+		cleanup()
+		return nil, nil, fmt.Errorf("browser: new page for %s: %w", t.Where(), err)
+	}
+	if len(t.Headers) > 0 {
+		var kv []string
+		for k, vs := range t.Headers {
+			kv = append(kv, k, strings.Join(vs, ", "))
+		}
+		if _, err := page.SetExtraHeaders(kv); err != nil {
+			cleanup()
+			return nil, nil, fmt.Errorf("browser: headers for %s: %w", t.Where(), err)
+		}
+	}
+	return page, cleanup, nil
+}
+
+// IsCertificateError reports whether err is a navigation that failed on the
+// server's certificate (net::ERR_CERT_*): wrong host name, unknown CA,
+// expired, … as Chromium judged it.
+func IsCertificateError(err error) bool {
+	var nav *rod.NavigationError
+	return errors.As(err, &nav) && strings.HasPrefix(nav.Reason, "net::ERR_CERT_")
+}
