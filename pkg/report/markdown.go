@@ -79,7 +79,7 @@ func Markdown(r *gate.Result) string {
 		if k != kindFailed && k != kindHarness && k != kindAdvisory {
 			continue
 		}
-		fmt.Fprintf(&details, "<details><summary><b>%s</b>: %s</summary>\n\n", html.EscapeString(stateText(c)), html.EscapeString(c.Name))
+		fmt.Fprintf(&details, "<details><summary><b>%s</b>: %s</summary>\n\n", html.EscapeString(stateText(c)), html.EscapeString(printable(c.Name)))
 		if f := c.Failure; f != nil {
 			var where []string
 			if f.Location != "" {
@@ -113,10 +113,11 @@ var mdEscaper = strings.NewReplacer(
 
 // mdInline makes s safe inside a paragraph or a table cell: no markup, no
 // HTML, no line breaks.
-func mdInline(s string) string { return mdEscaper.Replace(s) }
+func mdInline(s string) string { return mdEscaper.Replace(printable(s)) }
 
 // mdCode is an inline code span that survives backticks in s.
 func mdCode(s string) string {
+	s = printable(s)
 	s = strings.NewReplacer("\r", " ", "\n", " ", "|", "¦").Replace(s)
 	fence := "`"
 	for strings.Contains(s, fence) {
@@ -131,6 +132,7 @@ func mdCode(s string) string {
 
 // mdBlock is a fenced text block longer than any backtick run in s.
 func mdBlock(s string) string {
+	s = printable(s)
 	fence := "```"
 	for strings.Contains(s, fence) {
 		fence += "`"
