@@ -46,6 +46,7 @@ func HTML(r *gate.Result, readAttachment func(path string) ([]byte, error)) ([]b
 		VerdictWord: verdictWord(r.Verdict),
 		App:         r.App,
 		Target:      targetText(r.Target),
+		Version:     versionText(r),
 		R:           r,
 		Started:     r.StartedAt.UTC().Format("2006-01-02 15:04:05.000 UTC"),
 		Duration:    secs(r.DurationSeconds),
@@ -104,6 +105,7 @@ func HTML(r *gate.Result, readAttachment func(path string) ([]byte, error)) ([]b
 
 type htmlView struct {
 	Verdict, VerdictWord, App, Target string
+	Version                           string
 	R                                 *gate.Result
 	Started, Duration                 string
 	Mismatch                          bool
@@ -239,7 +241,7 @@ img.shot{max-width:100%;border:1px solid #d1d9e0;margin:.3em 0}
 footer{color:#59636e;font-size:.8em;margin-top:2em}
 </style></head><body>
 <header class="{{.Verdict}}">
-<h1>{{.VerdictWord}} · {{.App}} · {{.Target}}</h1>
+<h1>{{.VerdictWord}} · {{.App}} · {{.Target}}{{with .Version}} · {{.}}{{end}}</h1>
 {{with .R.Reason}}<p>{{.}}</p>{{end}}
 </header>
 <main>
