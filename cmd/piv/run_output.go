@@ -71,7 +71,7 @@ func finishRun(res *gate.Result, o runner.Options, f runFlags, stdout, stderr io
 		b, _ := report.JSON(res)
 		stdout.Write(b)
 	} else {
-		io.WriteString(stdout, report.Text(res))
+		io.WriteString(stdout, report.TextWith(res, report.TextOptions{Dir: o.OutDir}))
 		fmt.Fprintf(stdout, "report: %s\n", filepath.Join(o.OutDir, "gate.json"))
 	}
 	return verdictErr(res.Verdict.ExitCode())
@@ -85,14 +85,14 @@ func writeReports(res *gate.Result, dir, summary string) error {
 	if err := report.WriteFileAtomic(filepath.Join(dir, "gate.json"), j); err != nil {
 		return err
 	}
-	ju, err := report.JUnit(res)
+	ju, err := report.JUnitWith(res, report.JUnitOptions{AttachmentDir: dir})
 	if err != nil {
 		return err
 	}
 	if err := report.WriteFileAtomic(filepath.Join(dir, "junit.xml"), ju); err != nil {
 		return err
 	}
-	html, err := report.HTML(res, func(p string) ([]byte, error) { return os.ReadFile(filepath.Join(dir, p)) })
+	html, err := report.HTML(res, report.AttachmentReader(dir))
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,51 @@
+# piv: the two commands a new user runs are `make demo` and `make test`.
+SHELL := /bin/bash
+GO    ?= go
+export TESTCONTAINERS_RYUK_DISABLED := true
+
+.PHONY: all build deps demo test test-short fuzz bench images demo-image lint clean
+
+all: build
+
+build:
+	$(GO) build -o bin/piv ./cmd/piv
+	$(GO) build -o bin/quoteapp ./fixtures/quoteapp
+	$(GO) build -o bin/hactl ./fixtures/fleet/hactl
+	$(GO) run ./fixtures/tls/gen -out fixtures/tls/generated -host quote.test
+
+deps:
+	@scripts/ensure-deps.sh
+
+## demo: the node gate and the service gate against the demo fleet
+demo: deps build
+	@fixtures/demo/demo.sh
+
+## test: every test, for real (Chromium, HAProxy, Docker), then a short fuzz
+test: build
+	@scripts/ensure-deps.sh --docker
+	@fixtures/images/build.sh
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 40m ./...
+	$(MAKE) fuzz
+
+fuzz:
+	$(GO) test ./pkg/config -run '^$$' -fuzz FuzzParse -fuzztime 15s
+
+## bench: Go benchmarks and whole-process figures next to floor clients
+bench: deps build
+	@scripts/bench.sh
+
+images:
+	@fixtures/images/build.sh
+
+demo-image: deps build images
+	QUOTE_TEST_PASSWORD=piv-demo-password bin/piv run quote --image piv-quoteapp:2.4.1 --expect-version 2.4.1
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
+	$(GO) vet ./...
+
+clean:
+	rm -rf bin reports/*/ fixtures/tls/generated
+
+-include fixtures/rolling/rolling.mk
