@@ -90,4 +90,3 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
-

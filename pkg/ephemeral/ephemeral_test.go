@@ -150,6 +150,7 @@ func TestStartServesVersionAndCloseLeavesNothing(t *testing.T) {
 		t.Fatalf("Start: %v\nprogress:\n%s", err, progress.String())
 	}
 	t.Cleanup(func() { env.Close(context.Background()) })
+	t.Logf("progress:\n%s", progress.String())
 
 	if !strings.HasPrefix(env.Address, "127.0.0.1:") || env.Ports[8443] != env.Address || env.Image != demoImage || env.RunID != id {
 		t.Errorf("env = %+v", env)
@@ -172,6 +173,7 @@ func TestStartServesVersionAndCloseLeavesNothing(t *testing.T) {
 		t.Errorf("logs[%s] = %q", name, logs[name])
 	}
 
+	before := progress.String()
 	cctx, cancel := context.WithCancel(context.Background())
 	cancel() // Close must not depend on the caller's context being alive
 	if err := env.Close(cctx); err != nil {
@@ -180,6 +182,7 @@ func TestStartServesVersionAndCloseLeavesNothing(t *testing.T) {
 	if err := env.Close(context.Background()); err != nil {
 		t.Fatalf("second Close: %v", err)
 	}
+	t.Logf("close:\n%s", strings.TrimPrefix(progress.String(), before))
 	assertNothingLeft(t, id)
 	after, err := env.Logs(t.Context())
 	if err != nil || !bytes.Equal(after[name], logs[name]) && !bytes.HasPrefix(after[name], logs[name]) {

@@ -348,7 +348,8 @@ type result struct {
 
 type liveConn struct {
 	net.Conn
-	br *bufio.Reader
+	raw net.Conn // the TCP connection under TLS (Conn itself for http)
+	br  *bufio.Reader
 }
 
 func newStream(s *Sampler, i int, k StreamKind) (*stream, error) {
@@ -577,7 +578,7 @@ func (st *stream) connect(ctx context.Context, conf *tls.Config, deadline time.T
 		}
 		conn = tc
 	}
-	return &liveConn{Conn: conn, br: bufio.NewReaderSize(conn, 4096)}, phaseHTTP, nil
+	return &liveConn{Conn: conn, raw: raw, br: bufio.NewReaderSize(conn, 4096)}, phaseHTTP, nil
 }
 
 func (st *stream) roundTrip(c *liveConn, deadline time.Time) (k Kind, reusable bool, err error) {
@@ -607,10 +608,7 @@ func (st *stream) takeIdle() *liveConn {
 	for {
 		select {
 		case c := <-st.idle:
-			c.SetReadDeadline(time.Now())
-			_, err := c.br.Peek(1)
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
+			if c.br.Buffered() == 0 && !peerClosed(c.raw) {
 				return c // nothing to read: alive
 			}
 			c.Close() // EOF, reset, or unsolicited bytes
