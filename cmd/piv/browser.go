@@ -2,13 +2,70 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"sync"
 
+	"github.com/onsi/ginkgo/v2"
+
+	"github.com/piv-gate/piv/pkg/browser"
 	"github.com/piv-gate/piv/pkg/config"
 	"github.com/piv-gate/piv/pkg/gate"
 	"github.com/piv-gate/piv/pkg/piv"
+	"github.com/piv-gate/piv/pkg/target"
 )
 
-// newBrowserProvider is replaced when pkg/browser lands.
+// browserProvider launches one Chromium for the run on the first browser
+// spec (runs without browser specs never start one) and gives each spec a
+// page in its own browser context, pinned to the target.
+type browserProvider struct {
+	ctx       context.Context
+	app       *config.App
+	remoteURL string
+
+	once sync.Once
+	b    *browser.Browser
+	err  error
+}
+
 func newBrowserProvider(ctx context.Context, app *config.App, url string, closers *[]func(*gate.Result)) piv.BrowserProvider {
-	return nil
+	p := &browserProvider{ctx: ctx, app: app, remoteURL: url}
+	*closers = append(*closers, func(*gate.Result) {
+		if p.b != nil {
+			p.b.Close()
+		}
+	})
+	return p
+}
+
+func (p *browserProvider) Page(ctx context.Context, t target.Target) (*piv.Page, error) {
+	p.once.Do(func() {
+		var cas [][]byte
+		if len(p.app.CAPEM) > 0 {
+			cas = append(cas, p.app.CAPEM)
+		}
+		// The browser outlives any one spec: launch it under the run's context.
+		p.b, p.err = browser.Launch(p.ctx, browser.Options{RemoteURL: p.remoteURL, CAs: cas})
+	})
+	if p.err != nil {
+		if errors.Is(p.err, browser.ErrNoBrowser) {
+			return nil, fmt.Errorf("%w: %v", piv.ErrNoBrowser, p.err)
+		}
+		return nil, p.err
+	}
+	rp, release, err := p.b.Page(ctx, t, p.app.CAPEM)
+	if err != nil {
+		return nil, err
+	}
+	// go-rod's Must* panics become Ginkgo failures (a verdict on the app),
+	// not harness panics.
+	rp = rp.WithPanic(func(v any) { ginkgo.Fail(fmt.Sprint(v), 2) })
+	return &piv.Page{Page: rp, Target: t, Release: release}, nil
+}
+
+// Capture takes the failure evidence with secret fields masked.
+func (p *browserProvider) Capture(pg *piv.Page) (png, html []byte, err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), piv.PageTimeout)
+	defer cancel()
+	return browser.Capture(ctx, pg.Page, pg.Masked)
 }

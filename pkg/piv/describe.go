@@ -2,6 +2,8 @@ package piv
 
 import (
 	"fmt"
+	"runtime"
+	"strings"
 	"sort"
 	"sync"
 
@@ -31,9 +33,17 @@ func Describe(suite, text string, args ...any) bool {
 	return ginkgo.Describe(suite+" "+text, args...)
 }
 
-// fail routes a failure to Ginkgo, skipping piv's own frames.
+// fail routes a failure to Ginkgo at the suite's line: the first caller
+// outside this package, so a QA engineer is sent to their spec, not to piv.
 func fail(msg string) {
-	ginkgo.Fail(msg, 2)
+	skip := 1
+	for ; skip < 30; skip++ {
+		_, file, _, ok := runtime.Caller(skip)
+		if !ok || !strings.Contains(file, "/pkg/piv/") {
+			break
+		}
+	}
+	ginkgo.Fail(msg, skip)
 }
 
 func failf(format string, a ...any) { fail(fmt.Sprintf(format, a...)) }

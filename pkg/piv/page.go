@@ -28,6 +28,8 @@ type Page struct {
 	// Masked are CSS selectors blanked before a failure screenshot, in
 	// addition to every password field.
 	Masked []string
+	// Release closes the page and frees what the provider set up for it.
+	Release func()
 }
 
 // ErrNoBrowser is wrapped by providers when no browser can be had; a spec
@@ -56,7 +58,11 @@ func OpenPage(ctx context.Context, path string) *Page {
 		if ginkgo.CurrentSpecReport().Failed() {
 			p.attachEvidence()
 		}
-		_ = p.Page.Close()
+		if p.Release != nil {
+			p.Release()
+		} else {
+			_ = p.Page.Close()
+		}
 	})
 	url := r.Target.URLFor(path)
 	if err := p.Page.Timeout(PageTimeout).Navigate(url); err != nil {
@@ -125,7 +131,7 @@ func (p *Page) failf(format string, a ...any) {
 	if info, err := p.Page.Info(); err == nil {
 		url = info.URL
 	}
-	ginkgo.Fail(fmt.Sprintf("%s\npage: %s on %s", fmt.Sprintf(format, a...), url, p.Target.Where()), 2)
+	fail(fmt.Sprintf("%s\npage: %s on %s", fmt.Sprintf(format, a...), url, p.Target.Where()))
 }
 
 // attachEvidence captures a masked screenshot and the page HTML.
