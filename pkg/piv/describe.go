@@ -3,8 +3,8 @@ package piv
 import (
 	"fmt"
 	"runtime"
-	"strings"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/onsi/ginkgo/v2"
