@@ -137,7 +137,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 				res = harnessFault(o, fmt.Sprintf("harness panic: %v", p))
 			}
 		}()
-		defer cleanup(res)
+		defer func() { cleanup(res) }()
 		return runner.Run(ctx, o)
 	}()
 	return finishRun(res, o, f, stdout, stderr)

@@ -2,13 +2,103 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
 
+	"github.com/piv-gate/piv/pkg/ephemeral"
 	"github.com/piv-gate/piv/pkg/gate"
 	"github.com/piv-gate/piv/pkg/runner"
+	"github.com/piv-gate/piv/pkg/secret"
+	"github.com/piv-gate/piv/pkg/target"
 )
 
+// cleanupTimeout bounds removing containers after the run; it has its own
+// context because the run's may already be cancelled (timeout, SIGTERM).
+const cleanupTimeout = 60 * time.Second
+
+// startImage starts --image (and its dependencies) and points the run at
+// it. Docker unavailable makes the run inconclusive; a missing image is a
+// usage error (nothing can run); a container that does not become healthy
+// is a failed setup check with its logs attached.
 func startImage(ctx context.Context, o *runner.Options, closers *[]func(*gate.Result), stderr io.Writer) error {
-	o.Abort = "--image is not available yet"
+	app := o.App
+	if app.Ephemeral == nil {
+		return usageErr("%s: --image needs an ephemeral: section (container port, wait path) in the app definition", app.Where("app"))
+	}
+	start := time.Now()
+	env, err := ephemeral.Start(ctx, app, o.Image, ephemeral.Options{RunID: o.RunID, Progress: secret.Writer{W: stderr}})
+	var missing *ephemeral.ImageMissingError
+	var startErr *ephemeral.StartError
+	switch {
+	case err == nil:
+	case errors.As(err, &missing) || errors.Is(err, ephemeral.ErrImageMissing):
+		return usageErr("%v", err)
+	case errors.Is(err, ephemeral.ErrNoDocker):
+		o.Abort = "Docker unavailable: " + err.Error()
+		return nil
+	case ctx.Err() != nil:
+		o.Abort = "interrupted while starting " + o.Image
+		return nil
+	case errors.As(err, &startErr):
+		c := gate.Check{Name: fmt.Sprintf("image %s starts and becomes healthy", o.Image), Suite: "image", Labels: []string{"technical"},
+			State: gate.Failed, Blocking: true, Attempts: 1, DurationSeconds: time.Since(start).Seconds(),
+			Failure: &gate.Failure{Message: err.Error()}, Attachments: writeLogs(o.OutDir, startErr.Logs)}
+		o.SetupChecks = append(o.SetupChecks, c)
+		return nil
+	default:
+		o.Abort = "could not start " + o.Image + ": " + err.Error()
+		return nil
+	}
+	o.SetupChecks = append(o.SetupChecks, gate.Check{Name: fmt.Sprintf("image %s starts and becomes healthy", o.Image), Suite: "image",
+		Labels: []string{"technical"}, State: gate.Passed, Blocking: true, Attempts: 1, DurationSeconds: time.Since(start).Seconds(),
+		Attachments: []gate.Attachment{}})
+	headers := o.Target.Headers
+	o.Target = target.ForAddress(app, target.ScopeImage, o.Image, env.Address)
+	o.Target.Headers = headers
+	o.Target.PortMap = map[int]string{}
+	for p, a := range env.Ports {
+		o.Target.PortMap[p] = a
+	}
+	if p := app.ServiceURL.Port(); p != "" {
+		var n int
+		fmt.Sscan(p, &n)
+		o.Target.PortMap[n] = env.Address
+	}
+	*closers = append(*closers, func(res *gate.Result) {
+		cctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
+		defer cancel()
+		if res != nil && res.Verdict != gate.Pass {
+			if logs, err := env.Logs(cctx); err == nil {
+				res.Attachments = append(res.Attachments, writeLogs(o.OutDir, logs)...)
+			}
+		}
+		if err := env.Close(cctx); err != nil {
+			fmt.Fprintf(stderr, "piv: cleaning up containers of run %s: %v (leftovers carry label piv.run=%s)\n", o.RunID, err, env.RunID)
+		}
+	})
 	return nil
+}
+
+// writeLogs stores container logs as attachments (redacted: apps log secrets).
+func writeLogs(dir string, logs map[string][]byte) []gate.Attachment {
+	out := []gate.Attachment{}
+	names := make([]string, 0, len(logs))
+	for n := range logs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		rel := filepath.Join("attachments", "container-"+filepath.Base(n)+".log")
+		p := filepath.Join(dir, rel)
+		if os.MkdirAll(filepath.Dir(p), 0o755) != nil || os.WriteFile(p, secret.RedactBytes(logs[n]), 0o644) != nil {
+			continue
+		}
+		out = append(out, gate.Attachment{Name: "container log " + n, ContentType: "text/plain", Path: rel})
+	}
+	return out
 }

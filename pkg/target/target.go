@@ -52,6 +52,9 @@ type Target struct {
 	// Headers are added to every request made through HTTPClient
 	// (X-PIV-Run, so the app's logs can tell test traffic apart).
 	Headers http.Header
+	// PortMap, when set, says where each port of the service host is
+	// published (a container's ports on random host ports).
+	PortMap map[int]string
 }
 
 // ForNode pins to one node of app.
@@ -100,6 +103,9 @@ func (t Target) DialAddress() string {
 // (technical.ports). The pinned host is kept; the service port maps to the
 // pinned port, any other port is used as is.
 func (t Target) PortAddress(port int) string {
+	if a, ok := t.PortMap[port]; ok {
+		return a
+	}
 	if port == t.Port() {
 		return t.DialAddress()
 	}
