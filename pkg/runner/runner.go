@@ -248,6 +248,7 @@ func runSpecs(ctx context.Context, o Options, progress io.Writer) (*types.Report
 		defer close(done)
 		defer func() { panicked = recover() }()
 		ginkgo.RunSpecs(&testingT{}, "piv "+o.App.App, suiteConfig, reporterConfig)
+		io.WriteString(progress, "\n") // Ginkgo's succinct line ends without one
 	}()
 	select {
 	case <-done:
