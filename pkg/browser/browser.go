@@ -109,9 +109,10 @@ type Options struct {
 	RemoteURL string
 	// Show opens a visible window instead of running headless (the default).
 	Show bool
-	// CAs are PEM bundles of every private CA the run's targets need. They
-	// are trusted by the launched browser only (a temporary NSS database), and
-	// must be given here because Chromium reads that database when it starts.
+	// CAs are PEM bundles of every private CA the run's targets need
+	// (config.App.CAPEM of each app). They are trusted by the launched
+	// browser only (an NSS database in its temporary HOME) and must be known
+	// before it starts: see Browser.Page.
 	CAs [][]byte
 	// ProxyHost is the IP address the per-target proxies listen on and the
 	// browser reaches them by. Default 127.0.0.1.
@@ -131,7 +132,7 @@ type Browser struct {
 	cmd    *exec.Cmd
 	dir    string        // temp dir holding HOME and the user-data-dir
 	exited chan struct{} // closed when cmd has been waited for
-	cas    []caEntry     // trusted at launch
+	cas    []caEntry     // trusted in the browser's NSS database, fixed at launch
 	log    *tailBuffer   // the browser's recent stderr, for error messages
 
 	mu       sync.Mutex
@@ -203,9 +204,7 @@ func Launch(ctx context.Context, opt Options) (*Browser, error) {
 	b.cmd = exec.Command(bin, launchArgs(filepath.Join(dir, "profile"), opt.ProxyHost, opt.Show)...)
 	b.cmd.Env = append(withoutEnv(os.Environ(), "HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME"), "HOME="+home)
 	b.cmd.Dir = dir
-	// Own process group so Close can kill renderers and helpers too;
-	// Pdeathsig so the browser does not outlive a piv that is killed.
-	b.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	b.cmd.SysProcAttr = sysProcAttr()
 	stderr, err := b.cmd.StderrPipe()
 	if err != nil {
 		return fail(fmt.Errorf("browser: %w", err))

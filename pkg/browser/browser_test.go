@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"image/png"
+	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -47,6 +49,7 @@ func node(tb testing.TB, ip, name string, ca *pki.CA, hosts ...string) string {
 	srv.Listener = ln
 	srv.TLS = &tls.Config{Certificates: []tls.Certificate{leaf.TLSCertificate()}}
 	srv.EnableHTTP2 = true
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // handshakes the browser refuses are expected here
 	srv.StartTLS()
 	tb.Cleanup(srv.Close)
 	return ln.Addr().String()
@@ -97,17 +100,10 @@ func openPage(tb testing.TB, ctx context.Context, b *Browser, t target.Target, c
 	return p
 }
 
-func navigate(p *rod.Page, u string) error {
-	if err := p.Timeout(PageLoadTimeout).Navigate(u); err != nil {
-		return err
-	}
-	return p.Timeout(PageLoadTimeout).WaitLoad()
-}
-
 // quoteJourney opens the quote page, asks for a quote and returns the
 // premium and the serving node's name as the page shows them.
 func quoteJourney(p *rod.Page, base string) (premium, servedBy string, err error) {
-	if err := navigate(p, base+"/"); err != nil {
+	if err := Navigate(context.Background(), p, base+"/"); err != nil {
 		return "", "", err
 	}
 	p = p.Timeout(ElementTimeout)
@@ -149,7 +145,7 @@ type whoami struct {
 
 func readWhoami(tb testing.TB, p *rod.Page, base string) whoami {
 	tb.Helper()
-	if err := navigate(p, base+"/whoami"); err != nil {
+	if err := Navigate(context.Background(), p, base+"/whoami"); err != nil {
 		tb.Fatalf("whoami: %v", err)
 	}
 	res, err := p.Timeout(ElementTimeout).Eval(`() => document.body.innerText`)
@@ -210,7 +206,7 @@ func TestPinnedPageRefusesOtherHosts(t *testing.T) {
 	p := openPage(t, ctx, b, pinned(t, "app-01", addr, ca), ca.CertPEM)
 	// Same node could answer for elsewhere.test, but a pinned page must not
 	// reach any host but the service's.
-	err := navigate(p, "https://elsewhere.test:8443/whoami")
+	err := Navigate(context.Background(), p, "https://elsewhere.test:8443/whoami")
 	var nav *rod.NavigationError
 	if !errors.As(err, &nav) || !strings.Contains(nav.Reason, "TUNNEL") {
 		t.Fatalf("navigating off-service: err = %v, want a tunnel failure", err)
@@ -237,7 +233,7 @@ func TestCertificatesAreVerifiedAgainstTheAppCA(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			tg := pinned(t, tc.name, tc.addr, ca)
 			p := openPage(t, ctx, b, tg, ca.CertPEM)
-			err := navigate(p, tg.URLFor("/whoami"))
+			err := Navigate(context.Background(), p, tg.URLFor("/whoami"))
 			if tc.reason == "" {
 				if err != nil {
 					t.Fatalf("trusted node: %v", err)
@@ -258,15 +254,26 @@ func TestCertificatesAreVerifiedAgainstTheAppCA(t *testing.T) {
 	}
 }
 
-func TestPageRequiresCATrustedAtLaunch(t *testing.T) {
+// TestTrustComesFromTheGivenCA is the control for the test above: a node
+// whose CA was given to nobody fails, and Page refuses a CA that was not
+// trusted at launch instead of pretending.
+func TestTrustComesFromTheGivenCA(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), testBound)
 	defer cancel()
-	ca := newCA(t, "quote test CA")
-	other := newCA(t, "late CA")
-	b := launch(t, Options{CAs: [][]byte{ca.CertPEM}})
-	_, _, err := b.Page(ctx, pinned(t, "app-01", "127.0.0.2:1", other), other.CertPEM)
+	ca := newCA(t, "CA given to nobody")
+	addr := node(t, "127.0.0.2", "app-01", ca, "quote.test")
+	b := launch(t, Options{})
+
+	p := openPage(t, ctx, b, pinned(t, "app-01", addr, ca), nil)
+	if err := Navigate(ctx, p, serviceURL+"/"); !IsCertificateError(err) || !strings.Contains(err.Error(), "ERR_CERT_AUTHORITY_INVALID") {
+		t.Fatalf("node with a CA nobody trusts: err = %v, want ERR_CERT_AUTHORITY_INVALID", err)
+	}
+	_, _, err := b.Page(ctx, pinned(t, "app-01", addr, ca), ca.CertPEM)
 	if err == nil || !strings.Contains(err.Error(), "Options.CAs") {
-		t.Fatalf("err = %v, want a hint to pass the CA at launch", err)
+		t.Fatalf("Page with a CA not trusted at launch: err = %v, want a hint to pass it in Options.CAs", err)
+	}
+	if _, _, err := b.Page(ctx, pinned(t, "app-01", addr, ca), []byte("not PEM")); err == nil {
+		t.Errorf("Page with a malformed CA succeeded")
 	}
 }
 
@@ -362,7 +369,7 @@ func TestCaptureMasksSecrets(t *testing.T) {
 	b := launch(t, Options{CAs: [][]byte{ca.CertPEM}})
 	tg := pinned(t, "app-01", addr, ca)
 	p := openPage(t, ctx, b, tg, ca.CertPEM)
-	if err := navigate(p, tg.URLFor("/login")); err != nil {
+	if err := Navigate(context.Background(), p, tg.URLFor("/login")); err != nil {
 		t.Fatal(err)
 	}
 	pe := p.Timeout(ElementTimeout)
@@ -421,7 +428,7 @@ func TestCaptureScreenshotIsMasked(t *testing.T) {
 	b := launch(t, Options{CAs: [][]byte{ca.CertPEM}})
 	tg := pinned(t, "app-01", addr, ca)
 	p := openPage(t, ctx, b, tg, ca.CertPEM)
-	if err := navigate(p, tg.URLFor("/login")); err != nil {
+	if err := Navigate(context.Background(), p, tg.URLFor("/login")); err != nil {
 		t.Fatal(err)
 	}
 	el := p.Timeout(ElementTimeout).MustElement("#password")
@@ -459,7 +466,7 @@ func TestCloseLeavesNothingBehind(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := navigate(p, serviceURL+"/"); err != nil { // renderers and helpers exist now
+	if err := Navigate(context.Background(), p, serviceURL+"/"); err != nil { // renderers and helpers exist now
 		t.Fatal(err)
 	}
 	if n := processesMentioning(dir); len(n) == 0 {

@@ -20,8 +20,9 @@ import (
 //
 // caPEM is the app's CA (config.App.CAPEM), or nil when the service uses a
 // publicly trusted certificate. It must have been among Options.CAs at
-// Launch: Chromium reads trusted roots when it starts. For a remote browser
-// caPEM is not checked (its trust store is its own).
+// Launch (an error says so otherwise): Chromium then verifies chain and host
+// name against it like any other root. A remote browser's trust store is its
+// own: caPEM is not checked there.
 //
 // The page is bound to ctx. The returned cleanup closes the page, disposes
 // of the context and stops its proxy; it is safe to call more than once.
@@ -30,12 +31,8 @@ func (b *Browser) Page(ctx context.Context, t target.Target, caPEM []byte) (*rod
 		return nil, nil, errors.New("browser: target has no URL")
 	}
 	if len(caPEM) > 0 && b.cmd != nil {
-		ok, err := b.trusts(caPEM)
-		if err != nil {
-			return nil, nil, fmt.Errorf("browser: app CA: %w", err)
-		}
-		if !ok {
-			return nil, nil, fmt.Errorf("browser: the CA for %s was not trusted at launch: pass it in browser.Options.CAs", t.Where())
+		if err := b.checkTrusted(caPEM); err != nil {
+			return nil, nil, fmt.Errorf("browser: trusting the CA of %s: %w", t.Where(), err)
 		}
 	}
 	b.mu.Lock()
@@ -112,4 +109,34 @@ func (b *Browser) Page(ctx context.Context, t target.Target, caPEM []byte) (*rod
 func IsCertificateError(err error) bool {
 	var nav *rod.NavigationError
 	return errors.As(err, &nav) && strings.HasPrefix(nav.Reason, "net::ERR_CERT_")
+}
+
+// navigateAttempts bounds retries of a navigation Chromium aborted with
+// net::ERR_NETWORK_CHANGED.
+const navigateAttempts = 3
+
+// Navigate opens u in page and waits for its load event, within
+// PageLoadTimeout. A navigation aborted with net::ERR_NETWORK_CHANGED is
+// retried (at most navigateAttempts times in all): Chromium raises it
+// whenever any interface on the machine changes, such as Docker creating a
+// bridge for an unrelated container, and it says nothing about the target.
+// Navigations are GETs, so a retry is safe; other errors (certificate,
+// refused, tunnel) are returned at once.
+func Navigate(ctx context.Context, page *rod.Page, u string) error {
+	ctx, cancel := context.WithTimeout(ctx, PageLoadTimeout)
+	defer cancel()
+	p := page.Context(ctx)
+	var err error
+	for range navigateAttempts {
+		err = p.Navigate(u)
+		var nav *rod.NavigationError
+		if errors.As(err, &nav) && nav.Reason == "net::ERR_NETWORK_CHANGED" {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		return p.WaitLoad()
+	}
+	return err
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -95,9 +96,8 @@ func trustCAs(ctx context.Context, home string, cas []caEntry) error {
 		}
 		return nil
 	}
-	if err := run("-N", "-d", db, "--empty-password"); err != nil {
-		return err
-	}
+	// "certutil -A" creates the database when there is none (saving a
+	// separate "-N", which costs as much again).
 	for i, ca := range cas {
 		f := filepath.Join(home, fmt.Sprintf("ca-%d.pem", i))
 		if err := os.WriteFile(f, ca.pem, 0o600); err != nil {
@@ -111,24 +111,21 @@ func trustCAs(ctx context.Context, home string, cas []caEntry) error {
 	return nil
 }
 
-// trusts reports whether every certificate in caPEM was trusted at launch.
-func (b *Browser) trusts(caPEM []byte) (bool, error) {
-	certs, err := parsePEMCerts(caPEM)
+// checkTrusted returns an error unless every certificate in caPEM was
+// trusted at launch. Adding a CA to the running browser's NSS database is
+// not reliable: measured with Debian's Chromium 156, a CA added after the
+// browser has once failed to find an issuer is never seen by that process.
+// A false "certificate invalid" would roll back a good deployment, so all
+// CAs go in before the browser starts (Options.CAs).
+func (b *Browser) checkTrusted(caPEM []byte) error {
+	certs, err := parseCAs([][]byte{caPEM})
 	if err != nil {
-		return false, err
+		return err
 	}
 	for _, c := range certs {
-		sum := sha256.Sum256(c.Raw)
-		found := false
-		for _, ca := range b.cas {
-			if ca.sum == sum {
-				found = true
-				break
-			}
-		}
-		if !found {
-			return false, nil
+		if !slices.ContainsFunc(b.cas, func(t caEntry) bool { return t.sum == c.sum }) {
+			return fmt.Errorf("CA %q was not trusted at launch: pass every CA of the run in browser.Options.CAs", c.cert.Subject.CommonName)
 		}
 	}
-	return true, nil
+	return nil
 }
