@@ -9,6 +9,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"os"
@@ -102,7 +103,7 @@ func StartWithCA(t testing.TB, ca *pki.CA, specs []Spec, extraYAML string) *Flee
 		}
 		n := &Node{Name: s.Name, Addr: ln.Addr().String(), Options: s.Options, ln: ln, Seen: &Recorder{}}
 		n.srv = &http.Server{Handler: n.Seen.wrap(app.NewHandler(s.Options)), TLSConfig: &tls.Config{Certificates: []tls.Certificate{*c}},
-			ErrorLog: nil, ReadHeaderTimeout: 5 * time.Second}
+			ErrorLog: log.New(io.Discard, "", 0), ReadHeaderTimeout: 5 * time.Second}
 		go n.srv.ServeTLS(ln, "", "")
 		t.Cleanup(n.Stop)
 		f.Nodes = append(f.Nodes, n)
