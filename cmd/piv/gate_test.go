@@ -411,3 +411,72 @@ func TestBadLabelFilterIsAUsageError(t *testing.T) {
 		wantExit(t, r, 2)
 	}
 }
+
+// Browser traffic is pinned like the rest: only app-02 serves the page and
+// its requests, under the service host name, with X-PIV-Run.
+func TestBrowserJourneyIsPinned(t *testing.T) {
+	f := fleettest.Three(t, func(i int, s *fleettest.Spec) { s.Password = "pinned-pw-1234" })
+	r := pivRun(t, f, []string{"QUOTE_TEST_PASSWORD=pinned-pw-1234"}, "run", "quote", "--node", "app-02", "--label-filter", "browser")
+	wantExit(t, r, 0)
+	var pages int
+	for _, n := range f.Nodes {
+		for _, q := range n.Seen.Requests() {
+			if n.Name != "app-02" {
+				t.Fatalf("%s served %s %s during a gate pinned to app-02", n.Name, q.Method, q.Path)
+			}
+			if q.Path == "/" || q.Path == "/login" {
+				pages++
+			}
+			if q.SNI != fleettest.Host || !strings.HasPrefix(q.Host, fleettest.Host) || q.PIVRun != r.gate.RunID {
+				t.Errorf("browser request %+v lacks Host/SNI %s or X-PIV-Run %s", q, fleettest.Host, r.gate.RunID)
+			}
+		}
+	}
+	if pages < 2 {
+		t.Fatalf("app-02 served %d page loads, want the quote and login pages", pages)
+	}
+}
+
+// A dead button fails the gate with the step, the element, the page and a
+// screenshot + page HTML attached.
+func TestBrowserFailureAttachesScreenshot(t *testing.T) {
+	f := fleettest.Three(t, func(i int, s *fleettest.Spec) { s.Faults = []app.Fault{app.FaultButtonDead} })
+	r := pivRun(t, f, nil, "run", "quote", "--node", "app-01", "--label-filter", "browser && !advisory", "--settle", "0s")
+	wantExit(t, r, 1)
+	var c *gate.Check
+	for i := range r.gate.Checks {
+		if strings.Contains(r.gate.Checks[i].Name, "premium") {
+			c = &r.gate.Checks[i]
+		}
+	}
+	if c == nil || c.Failure == nil || !strings.Contains(c.Failure.Message, "#premium") || c.Failure.Step != "waiting for the premium" {
+		t.Fatalf("check: %+v", c)
+	}
+	types := map[string]bool{}
+	for _, a := range c.Attachments {
+		b, err := os.ReadFile(filepath.Join(r.out, a.Path))
+		if err != nil || len(b) == 0 {
+			t.Fatalf("attachment %s unreadable: %v", a.Path, err)
+		}
+		if a.ContentType == "image/png" && !bytes.HasPrefix(b, []byte("\x89PNG")) {
+			t.Fatalf("%s is not a PNG", a.Path)
+		}
+		types[a.ContentType] = true
+	}
+	if !types["image/png"] || !types["text/html"] {
+		t.Fatalf("want screenshot and page HTML, got %+v", c.Attachments)
+	}
+	html, _ := os.ReadFile(filepath.Join(r.out, "report.html"))
+	if !bytes.Contains(html, []byte("data:image/png;base64,")) {
+		t.Fatal("report.html does not inline the screenshot")
+	}
+}
+
+func TestMissingBrowserIsInconclusive(t *testing.T) {
+	f := fleettest.Three(t, nil)
+	r := pivRun(t, f, []string{"PIV_BROWSER=/nonexistent/chromium", "QUOTE_TEST_PASSWORD=whatever-1234"}, "run", "quote", "--node", "app-01")
+	wantExit(t, r, 3)
+	if !strings.Contains(r.gate.Reason, "browser unavailable") || !strings.Contains(r.gate.Reason, "apt-get install") {
+		t.Fatalf("reason should say how to install a browser: %q", r.gate.Reason)
+	}
+}

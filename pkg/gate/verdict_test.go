@@ -1,0 +1,55 @@
+package gate
+
+import (
+	"strings"
+	"testing"
+)
+
+func chk(name string, s State, blocking bool) Check {
+	return Check{Name: name, State: s, Blocking: blocking}
+}
+
+func TestDecide(t *testing.T) {
+	cases := []struct {
+		name    string
+		checks  []Check
+		policy  Policy
+		abort   string
+		verdict Verdict
+		reason  string
+	}{
+		{"all passed", []Check{chk("a", Passed, true)}, Policy{}, "", Pass, ""},
+		{"nothing selected", nil, Policy{}, "", Inconclusive, "no checks were selected"},
+		{"only skipped", []Check{chk("a", Skipped, true)}, Policy{}, "", Inconclusive, "no checks were selected"},
+		{"blocking failure", []Check{chk("a", Passed, true), chk("b", Failed, true)}, Policy{}, "", Fail, "1 blocking check(s) failed: b"},
+		{"advisory failure warns", []Check{chk("a", Passed, true), chk("b", Failed, false)}, Policy{}, "", Pass, ""},
+		{"only advisory failures", []Check{chk("b", Failed, false)}, Policy{}, "", Inconclusive, "no check passed"},
+		{"flaky warns", []Check{chk("a", Flaky, true)}, Policy{}, "", Pass, ""},
+		{"flaky blocks on policy", []Check{chk("a", Flaky, true)}, Policy{FlakyBlocks: true}, "", Fail, "passed only on retry"},
+		{"panic is a harness fault", []Check{chk("a", Failed, true), chk("p", Panicked, true)}, Policy{}, "", Inconclusive, "harness panic in p"},
+		{"interrupted", []Check{chk("a", Aborted, true)}, Policy{}, "", Inconclusive, "interrupted"},
+		{"unknown state fails closed", []Check{chk("a", State("weird"), true)}, Policy{}, "", Inconclusive, ""},
+		{"abort wins over pass", []Check{chk("a", Passed, true)}, Policy{}, "timed out", Inconclusive, "timed out"},
+	}
+	for _, c := range cases {
+		r := &Result{Checks: c.checks}
+		Decide(r, c.policy, c.abort)
+		if r.Verdict != c.verdict || !strings.Contains(r.Reason, c.reason) {
+			t.Errorf("%s: got %s %q, want %s …%s…", c.name, r.Verdict, r.Reason, c.verdict, c.reason)
+		}
+		if r.Verdict != Pass && r.Reason == "" {
+			t.Errorf("%s: a non-pass verdict must say why", c.name)
+		}
+		if r.Verdict == Pass && r.Verdict.ExitCode() != 0 || r.Verdict != Pass && r.Verdict.ExitCode() == 0 {
+			t.Errorf("%s: exit code %d for %s", c.name, r.Verdict.ExitCode(), r.Verdict)
+		}
+	}
+	if Verdict("").ExitCode() != 3 || Verdict("bogus").ExitCode() != 3 {
+		t.Error("unknown verdicts must exit 3")
+	}
+	r := &Result{Checks: []Check{chk("a", Passed, true), chk("b", Flaky, true), chk("c", Failed, false), chk("d", Skipped, true)}}
+	Decide(r, Policy{}, "")
+	if r.Summary != (Summary{Total: 4, Passed: 2, Failed: 1, Skipped: 1, Flaky: 1, AdvisoryFailed: 1}) {
+		t.Errorf("summary %+v", r.Summary)
+	}
+}
