@@ -168,7 +168,7 @@ func (f *runFlags) check() error {
 // options resolves the target and the report folder. cleanup runs after the
 // run whatever happened (stops containers, closes the browser).
 func (f *runFlags) options(ctx context.Context, app *config.App, stderr io.Writer) (runner.Options, func(*gate.Result), error) {
-	o := runner.Options{App: app, ExpectedVersion: f.expect, LabelFilter: f.filter, AllowMutating: f.allowMutating,
+	o := runner.Options{Started: time.Now(), App: app, ExpectedVersion: f.expect, LabelFilter: f.filter, AllowMutating: f.allowMutating,
 		Timeout: f.timeout, Policy: gate.Policy{FlakyBlocks: f.flaky == "fail"}, Progress: stderr}
 	o.Settle = app.Settle.Timeout.D()
 	if f.settleSet {

@@ -480,3 +480,22 @@ func TestMissingBrowserIsInconclusive(t *testing.T) {
 		t.Fatalf("reason should say how to install a browser: %q", r.gate.Reason)
 	}
 }
+
+// --all runs every app in its own process and exits with the worst verdict.
+func TestRunAllExitsWithTheWorstVerdict(t *testing.T) {
+	f := fleettest.Three(t, nil)
+	y, _ := os.ReadFile(filepath.Join(f.Dir, "quote.yaml"))
+	other := strings.Replace(string(y), "app: quote", "app: quote-canary", 1)
+	other = strings.Replace(other, "json: { status: UP, checks.db: UP }", "json: { status: DOWN }", 1)
+	os.WriteFile(filepath.Join(f.Dir, "canary.yaml"), []byte(other), 0o644)
+	cmd := exec.Command(pivBin, "run", "--all", "--label-filter", "technical", "--config", f.Dir)
+	cmd.Dir = t.TempDir() // reports/ land here
+	outb, err := cmd.CombinedOutput()
+	ee, ok := err.(*exec.ExitError)
+	if !ok || ee.ExitCode() != 1 {
+		t.Fatalf("want exit 1, got %v\n%s", err, outb)
+	}
+	if !strings.Contains(string(outb), "all apps (2): FAIL") || !strings.Contains(string(outb), "quote-canary") {
+		t.Fatalf("output:\n%s", outb)
+	}
+}

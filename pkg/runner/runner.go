@@ -52,7 +52,10 @@ type Options struct {
 	// Docker engine or the browser could not be had); SetupChecks are checks
 	// done while preparing the target (an image's container becoming
 	// healthy): when one failed, the specs are not run.
-	Abort       string
+	Abort string
+	// Started is when the run began (before the target was prepared);
+	// zero means when Run is called.
+	Started     time.Time
 	SetupChecks []gate.Check
 	// Interrupted returns the signal's name once the process got SIGINT or
 	// SIGTERM, "" otherwise.
@@ -113,7 +116,10 @@ func (t *testingT) Fail() { t.failed = true }
 // error is non-nil only when nothing could be run at all (usage errors are
 // caught by the caller before).
 func Run(ctx context.Context, o Options) *gate.Result {
-	start := time.Now()
+	start := o.Started
+	if start.IsZero() {
+		start = time.Now()
+	}
 	res := &gate.Result{
 		Schema: gate.Schema, RunID: o.RunID, App: o.App.App,
 		Target: gate.Target{Scope: string(o.Target.Scope), URL: o.App.Service.URL, Address: o.Target.Address,
