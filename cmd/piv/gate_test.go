@@ -230,10 +230,13 @@ func TestCertificateForAnotherHostFails(t *testing.T) {
 
 func TestLabelFilterMatchingNothingIsInconclusive(t *testing.T) {
 	f := fleettest.Three(t, nil)
-	r := pivRun(t, f, nil, "run", "quote", "--node", "app-02", "--label-filter", "smoke && browser && technical")
-	wantExit(t, r, 3)
-	if r.gate == nil || r.gate.Verdict != gate.Inconclusive || !strings.Contains(r.gate.Reason, "no checks") {
-		t.Fatalf("gate: %+v", r.gate)
+	// With and without settling: a passed settle is a precondition, not a check.
+	for _, settle := range []string{"0s", "5s"} {
+		r := pivRun(t, f, nil, "run", "quote", "--node", "app-02", "--settle", settle, "--label-filter", "smoke && browser && technical")
+		wantExit(t, r, 3)
+		if r.gate == nil || r.gate.Verdict != gate.Inconclusive || !strings.Contains(r.gate.Reason, "no checks") {
+			t.Fatalf("settle %s: gate: %+v", settle, r.gate)
+		}
 	}
 }
 

@@ -188,8 +188,19 @@ func Run(ctx context.Context, o Options) *gate.Result {
 	res.Checks = append(res.Checks, checks...)
 	res.ObservedVersion = run.ObservedVersion()
 
+	// Settling and starting an image are preconditions, not verification:
+	// a run whose filter selected no spec has verified nothing, whatever
+	// they say.
+	ranSpecs := 0
+	for _, c := range checks {
+		if c.State != gate.Skipped {
+			ranSpecs++
+		}
+	}
 	abort := run.Aborted()
 	switch {
+	case ranSpecs == 0 && !o.DryRun:
+		abort = fmt.Sprintf("no checks were selected (label filter %q): nothing was verified", EffectiveFilter(o.LabelFilter, o.AllowMutating))
 	case labelErr != nil:
 		abort = "a spec uses a label that is not in the registry: " + labelErr.Error()
 	case report.SuiteHasProgrammaticFocus:
