@@ -174,6 +174,9 @@ func (f *runFlags) options(ctx context.Context, app *config.App, stderr io.Write
 	if f.settleSet {
 		o.Settle = f.settle
 	}
+	if f.expect != "" && app.Technical.Version == nil {
+		return o, nil, usageErr("--expect-version needs technical.version (path and JSON path of the running version) in %s", app.Where("technical"))
+	}
 	if o.Settle > 0 && app.Technical.Health == nil {
 		return o, nil, usageErr("--settle needs technical.health in %s", app.Where("technical"))
 	}

@@ -65,6 +65,10 @@ func Decide(r *Result, p Policy, abort string) {
 		r.Verdict, r.Reason = Fail, fmt.Sprintf("%d check(s) passed only on retry and --flaky=fail: %s", len(flakyBlocking), list(flakyBlocking))
 	case ran == 0:
 		r.Verdict, r.Reason = Inconclusive, "no checks were selected: nothing was verified"
+	case r.ExpectedVersion != "" && r.ObservedVersion == "":
+		// The deployer asked for a version; a gate that never looked at it
+		// (the filter left the version check out) has not verified the deploy.
+		r.Verdict, r.Reason = Inconclusive, fmt.Sprintf("expected version %s was never observed: the version check did not run", r.ExpectedVersion)
 	case r.Summary.Passed == 0:
 		// Every check that ran was an advisory failure: nothing passed positively.
 		r.Verdict, r.Reason = Inconclusive, "no check passed: only advisory checks ran and they failed"

@@ -47,7 +47,12 @@ func TestDecide(t *testing.T) {
 	if Verdict("").ExitCode() != 3 || Verdict("bogus").ExitCode() != 3 {
 		t.Error("unknown verdicts must exit 3")
 	}
-	r := &Result{Checks: []Check{chk("a", Passed, true), chk("b", Flaky, true), chk("c", Failed, false), chk("d", Skipped, true)}}
+	r := &Result{ExpectedVersion: "2.4.1", Checks: []Check{chk("a", Passed, true)}}
+	Decide(r, Policy{}, "")
+	if r.Verdict != Inconclusive || !strings.Contains(r.Reason, "never observed") {
+		t.Errorf("unobserved expected version: %s %q", r.Verdict, r.Reason)
+	}
+	r = &Result{Checks: []Check{chk("a", Passed, true), chk("b", Flaky, true), chk("c", Failed, false), chk("d", Skipped, true)}}
 	Decide(r, Policy{}, "")
 	if r.Summary != (Summary{Total: 4, Passed: 2, Failed: 1, Skipped: 1, Flaky: 1, AdvisoryFailed: 1}) {
 		t.Errorf("summary %+v", r.Summary)
