@@ -66,6 +66,11 @@ const (
 	CaptureTimeout = 10 * time.Second
 	// ProxyDialTimeout bounds the proxy's connection to the target.
 	ProxyDialTimeout = 5 * time.Second
+	// ElementPollMin and ElementPollMax bound the backoff between checks
+	// while go-rod waits for an element. go-rod's default starts at 100 ms,
+	// which alone added a tenth of a second to every "wait for #premium".
+	ElementPollMin = 10 * time.Millisecond
+	ElementPollMax = 200 * time.Millisecond
 )
 
 // EnvBrowser names the environment variable holding the Chromium binary to use.
@@ -184,23 +189,37 @@ func Launch(ctx context.Context, opt Options) (*Browser, error) {
 	}
 	b := &Browser{dir: dir, cas: cas, proxyHost: opt.ProxyHost, exited: make(chan struct{}), log: &tailBuffer{max: 8 << 10},
 		contexts: map[proto.BrowserBrowserContextID]*proxy{}}
+	ctx, cancelLaunch := context.WithTimeout(ctx, LaunchTimeout)
+	defer cancelLaunch()
+	// trusted reports certutil's result; it must be received before dir is
+	// removed, on every path.
+	trusted := make(chan error, 1)
 	fail := func(err error) (*Browser, error) {
+		if b.cancel != nil {
+			b.cancel()
+		}
 		b.kill()
+		if trusted != nil {
+			<-trusted // bounded: certutil runs under ctx
+		}
 		_ = os.RemoveAll(dir)
 		return nil, err
 	}
 	home := filepath.Join(dir, "home")
 	if err := os.MkdirAll(home, 0o700); err != nil {
+		trusted = nil
 		return fail(fmt.Errorf("browser: %w", err))
 	}
+	// The NSS database is written while Chromium starts: Chromium opens it
+	// only when it first verifies a certificate (measured: no .pki/nssdb
+	// exists seconds after start), and no page can exist before Launch
+	// returns, which waits for certutil.
 	if len(cas) > 0 {
-		if err := trustCAs(ctx, home, cas); err != nil {
-			return fail(err)
-		}
+		go func() { trusted <- trustCAs(ctx, home, cas) }()
+	} else {
+		trusted <- nil
 	}
 
-	ctx, cancelLaunch := context.WithTimeout(ctx, LaunchTimeout)
-	defer cancelLaunch()
 	b.cmd = exec.Command(bin, launchArgs(filepath.Join(dir, "profile"), opt.ProxyHost, opt.Show)...)
 	b.cmd.Env = append(withoutEnv(os.Environ(), "HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME"), "HOME="+home)
 	b.cmd.Dir = dir
@@ -210,8 +229,7 @@ func Launch(ctx context.Context, opt Options) (*Browser, error) {
 		return fail(fmt.Errorf("browser: %w", err))
 	}
 	if err := b.cmd.Start(); err != nil {
-		_ = os.RemoveAll(dir)
-		return nil, fmt.Errorf("%w: starting %s: %v; %s", ErrNoBrowser, bin, err, InstallHint)
+		return fail(fmt.Errorf("%w: starting %s: %v; %s", ErrNoBrowser, bin, err, InstallHint))
 	}
 	go func() { _ = b.cmd.Wait(); close(b.exited) }()
 
@@ -226,6 +244,11 @@ func Launch(ctx context.Context, opt Options) (*Browser, error) {
 		return fail(fmt.Errorf("browser: %s did not open DevTools within %s: %w: %s", bin, LaunchTimeout, ctx.Err(), b.log.String()))
 	}
 	if err := b.connect(ws); err != nil {
+		return fail(err)
+	}
+	err = <-trusted
+	trusted = nil
+	if err != nil {
 		return fail(err)
 	}
 	return b, nil
@@ -288,6 +311,7 @@ func launchArgs(profile, proxyHost string, show bool) []string {
 	if !show {
 		args = append(args, "--headless")
 	}
+
 	return append(args, "about:blank")
 }
 

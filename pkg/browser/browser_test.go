@@ -512,3 +512,36 @@ func processesMentioning(s string) []string {
 	}
 	return out
 }
+
+// TestPlainHTTPIsPinnedToo: a service on http:// goes through the same proxy
+// (absolute-form requests rather than CONNECT), pinned, headers intact.
+func TestPlainHTTPIsPinnedToo(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), testBound)
+	defer cancel()
+	ln, err := net.Listen("tcp", "127.0.0.3:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(app.NewHandler(app.Options{Node: "plain-02"}))
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
+	defer srv.Close()
+	u, _ := url.Parse("http://quote.test:8080")
+	tg := target.Target{Scope: target.ScopeNode, Name: "plain-02", URL: u, Address: ln.Addr().String(),
+		Headers: http.Header{"X-PIV-Run": {runID}}}
+	b := launch(t, Options{})
+	p := openPage(t, ctx, b, tg, nil)
+	w := readWhoami(t, p, tg.URLFor(""))
+	if want := (whoami{Node: "plain-02", Host: "quote.test:8080", PIVRun: runID}); w != want {
+		t.Fatalf("whoami = %+v, want %+v", w, want)
+	}
+	// The proxy answers 502 itself; the node never sees the request.
+	if err := Navigate(ctx, p, "http://elsewhere.test:8080/whoami"); err != nil {
+		t.Fatal(err)
+	}
+	txt := p.Timeout(ElementTimeout).MustEval(`() => document.body.innerText`).Str()
+	if !strings.Contains(txt, "refusing connection to other host elsewhere.test:8080") || strings.Contains(txt, `"node"`) {
+		t.Fatalf("off-service plain HTTP request: page says %q, want the proxy's refusal", txt)
+	}
+}

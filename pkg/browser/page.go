@@ -8,6 +8,7 @@ import (
 
 	"github.com/go-rod/rod"
 	"github.com/go-rod/rod/lib/proto"
+	"github.com/go-rod/rod/lib/utils"
 
 	"github.com/piv-gate/piv/pkg/target"
 )
@@ -100,6 +101,7 @@ func (b *Browser) Page(ctx context.Context, t target.Target, caPEM []byte) (*rod
 			return nil, nil, fmt.Errorf("browser: headers for %s: %w", t.Where(), err)
 		}
 	}
+	page = page.Sleeper(func() utils.Sleeper { return utils.BackoffSleeper(ElementPollMin, ElementPollMax, nil) })
 	return page, cleanup, nil
 }
 
