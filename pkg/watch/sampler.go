@@ -377,8 +377,18 @@ func newStream(s *Sampler, i int, k StreamKind) (*stream, error) {
 			// availability. A server that insists on it still works: the
 			// handshake fails as "tls" and the report shows it.
 			CurvePreferences: []tls.CurveID{tls.X25519, tls.CurveP256, tls.CurveP384},
-			// No ClientSessionCache: every fresh connection does a full
-			// handshake, as a new customer's would.
+			// No ClientSessionCache here: a sample made with tlsConf does
+			// a full handshake, as a new customer's would.
+		}
+		if k == Fresh {
+			// Resumption for the fresh samples in between full ones (see
+			// fullEvery): its own cache per stream, so a session of one
+			// target is never offered to another (nodes share a name).
+			st.fullEvery = uint64(max(time.Second/s.cfg.Interval, 1))
+			if st.fullEvery > 1 {
+				st.tlsResume = st.tlsConf.Clone()
+				st.tlsResume.ClientSessionCache = tls.NewLRUClientSessionCache(1)
+			}
 		}
 	}
 	req, err := http.NewRequest(http.MethodGet, t.u.String(), nil)
