@@ -2,6 +2,7 @@ package browser
 
 import (
 	"context"
+	"errors"
 	"net/url"
 	"sync"
 	"testing"
@@ -54,13 +55,14 @@ func BenchmarkJourney(b *testing.B) {
 			}
 			wg.Wait()
 			close(errs)
+			cerr := br.Close()
+			cancel()
 			for err := range errs {
 				b.Fatal(err)
 			}
-			if err := br.Close(); err != nil {
-				b.Fatal(err)
+			if cerr != nil {
+				b.Fatal(cerr)
 			}
-			cancel()
 		}
 	}
 	b.Run("targets=1", func(b *testing.B) { run(b, targets[:1]) })
@@ -85,12 +87,10 @@ func BenchmarkPhases(b *testing.B) {
 			b.Fatal(err)
 		}
 		t2 := time.Now()
-		if _, _, err := quoteJourney(p, t.URLFor("")); err != nil {
-			b.Fatal(err)
-		}
+		_, _, jerr := quoteJourney(p, t.URLFor(""))
 		t3 := time.Now()
 		done()
-		if err := br.Close(); err != nil {
+		if err := errors.Join(jerr, br.Close()); err != nil {
 			b.Fatal(err)
 		}
 		t4 := time.Now()
