@@ -64,7 +64,9 @@ func check(err error) {
 	}
 }
 
-var _ = Describe("technical", piv.Technical, func() {
+// Technical checks run first: they are cheap, and when one fails it explains
+// the functional failures that follow.
+var _ = Describe("technical", piv.Technical, SpecPriority(100), func() {
 	r := piv.Current()
 	if r == nil {
 		return
