@@ -9,6 +9,7 @@ import (
 	"github.com/go-rod/rod"
 	"github.com/onsi/ginkgo/v2"
 
+	"github.com/piv-gate/piv/pkg/browser"
 	"github.com/piv-gate/piv/pkg/target"
 )
 
@@ -65,11 +66,10 @@ func OpenPage(ctx context.Context, path string) *Page {
 		}
 	})
 	url := r.Target.URLFor(path)
-	if err := p.Page.Timeout(PageTimeout).Navigate(url); err != nil {
+	// browser.Navigate waits for the load and retries the aborts Chromium
+	// makes when a network interface changes (Docker creating a bridge).
+	if err := browser.Navigate(ctx, p.Page, url); err != nil {
 		failf("opening %s on %s: %v", url, r.Target.Where(), err)
-	}
-	if err := p.Page.Timeout(PageTimeout).WaitLoad(); err != nil {
-		failf("waiting for %s to load on %s: %v", url, r.Target.Where(), err)
 	}
 	return p
 }
