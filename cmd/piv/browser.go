@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/onsi/ginkgo/v2"
+	"github.com/onsi/ginkgo/v2/types"
 
 	"github.com/piv-gate/piv/pkg/browser"
 	"github.com/piv-gate/piv/pkg/config"
@@ -23,22 +25,46 @@ type browserProvider struct {
 	app       *config.App
 	remoteURL string
 
-	once sync.Once
-	b    *browser.Browser
-	err  error
+	once    sync.Once
+	started atomic.Bool // a launch was asked for (warm or a spec)
+	b       *browser.Browser
+	err     error
 }
 
-func newBrowserProvider(ctx context.Context, app *config.App, url string, closers *[]func(*gate.Result)) piv.BrowserProvider {
+func newBrowserProvider(ctx context.Context, app *config.App, url, filter string, closers *[]func(*gate.Result)) piv.BrowserProvider {
 	p := &browserProvider{ctx: ctx, app: app, remoteURL: url}
 	*closers = append(*closers, func(*gate.Result) {
+		if !p.started.Load() {
+			return // never launched: nothing to close
+		}
+		p.launch() // waits for a warm launch still under way, so it is closed
 		if p.b != nil {
 			p.b.Close()
 		}
 	})
+	p.warm(filter)
 	return p
 }
 
-func (p *browserProvider) Page(ctx context.Context, t target.Target) (*piv.Page, error) {
+// warm launches the browser in the background when the run may select
+// browser specs, so Chromium's start overlaps settling and the technical
+// checks instead of adding to the gate's time.
+func (p *browserProvider) warm(filter string) {
+	lf, err := types.ParseLabelFilter(filter)
+	if err != nil {
+		return
+	}
+	for _, s := range p.app.Suites {
+		if lf([]string{"browser", "functional", "app:" + s}) {
+			p.started.Store(true)
+			go p.launch()
+			return
+		}
+	}
+}
+
+func (p *browserProvider) launch() {
+	p.started.Store(true)
 	p.once.Do(func() {
 		var cas [][]byte
 		if len(p.app.CAPEM) > 0 {
@@ -47,6 +73,10 @@ func (p *browserProvider) Page(ctx context.Context, t target.Target) (*piv.Page,
 		// The browser outlives any one spec: launch it under the run's context.
 		p.b, p.err = browser.Launch(p.ctx, browser.Options{RemoteURL: p.remoteURL, CAs: cas})
 	})
+}
+
+func (p *browserProvider) Page(ctx context.Context, t target.Target) (*piv.Page, error) {
+	p.launch()
 	if p.err != nil {
 		if errors.Is(p.err, browser.ErrNoBrowser) {
 			return nil, fmt.Errorf("%w: %v", piv.ErrNoBrowser, p.err)

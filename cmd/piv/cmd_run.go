@@ -209,7 +209,7 @@ func (f *runFlags) options(ctx context.Context, app *config.App, stderr io.Write
 		o.Nodes[i].Headers = headers
 	}
 	closers := []func(*gate.Result){}
-	o.Browser = newBrowserProvider(ctx, app, f.browserURL, &closers)
+	o.Browser = newBrowserProvider(ctx, app, f.browserURL, runner.EffectiveFilter(f.filter, f.allowMutating), &closers)
 	if f.image != "" {
 		if err := startImage(ctx, &o, &closers, stderr); err != nil {
 			return o, nil, err
