@@ -202,7 +202,9 @@ func (f *runFlags) options(ctx context.Context, app *config.App, stderr io.Write
 		return o, nil, usageErr("--out: %v", err)
 	}
 	o.OutDir = out
-	o.RunID = filepath.Base(out)
+	if f.out == "" {
+		o.RunID = filepath.Base(out) // the default folder may carry a -2 suffix: keep them equal
+	}
 	headers := map[string][]string{"X-Piv-Run": {o.RunID}}
 	o.Target.Headers = headers
 	for i := range o.Nodes {
