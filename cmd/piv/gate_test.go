@@ -108,8 +108,15 @@ func technicalOnly() []string { return []string{"--label-filter", "technical"} }
 
 func TestNodeGatePassesOnExpectedVersion(t *testing.T) {
 	f := fleettest.Three(t, nil)
-	r := pivRun(t, f, nil, append([]string{"run", "quote", "--node", "app-02", "--expect-version", "2.4.1"}, technicalOnly()...)...)
+	md := filepath.Join(t.TempDir(), "summary.md")
+	step := filepath.Join(t.TempDir(), "step.md")
+	r := pivRun(t, f, []string{"GITHUB_STEP_SUMMARY=" + step}, append([]string{"run", "quote", "--node", "app-02", "--expect-version", "2.4.1", "--summary", md}, technicalOnly()...)...)
 	wantExit(t, r, 0)
+	for _, p := range []string{md, step} {
+		if b, err := os.ReadFile(p); err != nil || !strings.Contains(string(b), "PASS") || !strings.Contains(string(b), "app-02") {
+			t.Errorf("Markdown summary %s: %v\n%s", p, err, b)
+		}
+	}
 	g := r.gate
 	if g.Verdict != gate.Pass || g.Reason != "" || g.ObservedVersion != "2.4.1" || g.Target.Node != "app-02" || g.Target.Scope != "node" {
 		t.Fatalf("gate.json: %+v", g)
