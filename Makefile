@@ -25,7 +25,9 @@ test: build
 	@scripts/ensure-deps.sh --docker
 	@fixtures/images/build.sh
 	$(GO) vet ./...
-	$(GO) test -count=1 -timeout 40m ./...
+	@# One package at a time: Docker tests add host interfaces, and Chromium
+	@# aborts in-flight requests of another package's browser tests when they change.
+	$(GO) test -p 1 -count=1 -timeout 40m ./...
 	$(MAKE) fuzz
 
 fuzz:

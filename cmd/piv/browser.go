@@ -31,7 +31,7 @@ type browserProvider struct {
 	err     error
 }
 
-func newBrowserProvider(ctx context.Context, app *config.App, url, filter string, closers *[]func(*gate.Result)) piv.BrowserProvider {
+func newBrowserProvider(ctx context.Context, app *config.App, url string, closers *[]func(*gate.Result)) *browserProvider {
 	p := &browserProvider{ctx: ctx, app: app, remoteURL: url}
 	*closers = append(*closers, func(*gate.Result) {
 		if !p.started.Load() {
@@ -42,13 +42,14 @@ func newBrowserProvider(ctx context.Context, app *config.App, url, filter string
 			p.b.Close()
 		}
 	})
-	p.warm(filter)
 	return p
 }
 
 // warm launches the browser in the background when the run may select
 // browser specs, so Chromium's start overlaps settling and the technical
-// checks instead of adding to the gate's time.
+// checks instead of adding to the gate's time. Call it once the target is
+// up: Chromium aborts in-flight requests when host interfaces change, which
+// starting a container does.
 func (p *browserProvider) warm(filter string) {
 	lf, err := types.ParseLabelFilter(filter)
 	if err != nil {
@@ -83,6 +84,7 @@ func (p *browserProvider) Page(ctx context.Context, t target.Target) (*piv.Page,
 		}
 		return nil, p.err
 	}
+	browser.WaitNetworkSettled(ctx)
 	rp, release, err := p.b.Page(ctx, t, p.app.CAPEM)
 	if err != nil {
 		return nil, err

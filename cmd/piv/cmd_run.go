@@ -211,12 +211,14 @@ func (f *runFlags) options(ctx context.Context, app *config.App, stderr io.Write
 		o.Nodes[i].Headers = headers
 	}
 	closers := []func(*gate.Result){}
-	o.Browser = newBrowserProvider(ctx, app, f.browserURL, runner.EffectiveFilter(f.filter, f.allowMutating), &closers)
+	bp := newBrowserProvider(ctx, app, f.browserURL, &closers)
+	o.Browser = bp
 	if f.image != "" {
 		if err := startImage(ctx, &o, &closers, stderr); err != nil {
 			return o, nil, err
 		}
 	}
+	bp.warm(runner.EffectiveFilter(f.filter, f.allowMutating))
 	return o, func(res *gate.Result) {
 		for i := len(closers) - 1; i >= 0; i-- {
 			closers[i](res)

@@ -8,8 +8,10 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
+	"github.com/piv-gate/piv/pkg/config"
 	"github.com/piv-gate/piv/pkg/ephemeral"
 	"github.com/piv-gate/piv/pkg/gate"
 	"github.com/piv-gate/piv/pkg/runner"
@@ -29,6 +31,9 @@ func startImage(ctx context.Context, o *runner.Options, closers *[]func(*gate.Re
 	app := o.App
 	if app.Ephemeral == nil {
 		return usageErr("%s: --image needs an ephemeral: section (container port, wait path) in the app definition", app.Where("app"))
+	}
+	if err := expandEnv(app); err != nil {
+		return usageErr("%s: %v", app.Where("ephemeral", "env"), err)
 	}
 	start := time.Now()
 	env, err := ephemeral.Start(ctx, app, o.Image, ephemeral.Options{RunID: o.RunID, Progress: secret.Writer{W: stderr}})
@@ -101,4 +106,31 @@ func writeLogs(dir string, logs map[string][]byte) []gate.Attachment {
 		out = append(out, gate.Attachment{Name: "container log " + n, ContentType: "text/plain", Path: rel})
 	}
 	return out
+}
+
+// expandEnv replaces ${NAME} in ephemeral.env values with piv's own
+// environment, so a definition can hand the container a secret without
+// writing it down. Expanded values are registered for redaction; an unset
+// variable is an error rather than an empty password.
+func expandEnv(app *config.App) error {
+	var missing []string
+	for k, v := range app.Ephemeral.Env {
+		if !strings.Contains(v, "${") {
+			continue
+		}
+		app.Ephemeral.Env[k] = os.Expand(v, func(name string) string {
+			val, ok := os.LookupEnv(name)
+			if !ok {
+				missing = append(missing, name)
+				return ""
+			}
+			secret.Register(val)
+			return val
+		})
+	}
+	if len(missing) > 0 {
+		sort.Strings(missing)
+		return fmt.Errorf("ephemeral.env uses unset variable(s) %s: export them in piv's environment", strings.Join(missing, ", "))
+	}
+	return nil
 }
