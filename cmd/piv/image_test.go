@@ -104,6 +104,7 @@ func TestImageCleanedUpOnSIGTERM(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "quote.yaml"), []byte(s), 0o644)
 	out := t.TempDir()
 	cmd := exec.Command(pivBin, "run", "quote", "--image", "piv-quoteapp:2.4.1", "--label-filter", "functional", "--config", dir, "--out", out)
+	cmd.Env = append(os.Environ(), "QUOTE_TEST_PASSWORD=piv-demo-password")
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
