@@ -188,6 +188,17 @@ func Run(ctx context.Context, o Options) *gate.Result {
 	res.Checks = append(res.Checks, checks...)
 	res.ObservedVersion = run.ObservedVersion()
 
+	// Ginkgo's own signal handler may stop the specs a moment before ours
+	// has recorded which signal came: give it that moment (bounded), so
+	// the reason names the signal rather than only the interrupted check.
+	if o.Interrupted != nil && ctx.Err() == nil && o.Interrupted() == "" && (anyInterrupted(checks) || ginkgoInterrupted(report)) {
+		tick := time.NewTicker(10 * time.Millisecond)
+		for i := 0; i < 100 && o.Interrupted() == "" && ctx.Err() == nil; i++ {
+			<-tick.C
+		}
+		tick.Stop()
+	}
+
 	// Settling and starting an image are preconditions, not verification:
 	// a run whose filter selected no spec has verified nothing, whatever
 	// they say.
@@ -199,16 +210,16 @@ func Run(ctx context.Context, o Options) *gate.Result {
 	}
 	abort := run.Aborted()
 	switch {
+	case ctx.Err() != nil:
+		abort = aborted(ctx, o)
+	case o.Interrupted != nil && o.Interrupted() != "":
+		abort = aborted(ctx, o)
 	case ranSpecs == 0 && !o.DryRun:
 		abort = fmt.Sprintf("no checks were selected (label filter %q): nothing was verified", EffectiveFilter(o.LabelFilter, o.AllowMutating))
 	case labelErr != nil:
 		abort = "a spec uses a label that is not in the registry: " + labelErr.Error()
 	case report.SuiteHasProgrammaticFocus:
 		abort = "focused specs (FIt, FDescribe, Focus) are not allowed in a gate: they silently skip every other check"
-	case ctx.Err() != nil:
-		abort = aborted(ctx, o)
-	case o.Interrupted != nil && o.Interrupted() != "":
-		abort = aborted(ctx, o)
 	}
 	return finish(abort)
 }
@@ -442,4 +453,23 @@ func redactResult(r *gate.Result) {
 			c.Failure.Step = secret.Redact(c.Failure.Step)
 		}
 	}
+}
+
+func anyInterrupted(checks []gate.Check) bool {
+	for _, c := range checks {
+		if c.State == gate.Aborted {
+			return true
+		}
+	}
+	return false
+}
+
+// ginkgoInterrupted: Ginkgo stopped the suite on a signal.
+func ginkgoInterrupted(r *types.Report) bool {
+	for _, reason := range r.SpecialSuiteFailureReasons {
+		if strings.Contains(strings.ToLower(reason), "interrupt") {
+			return true
+		}
+	}
+	return false
 }
