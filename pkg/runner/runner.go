@@ -14,7 +14,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -339,9 +338,6 @@ func toChecks(r *types.Report, outDir string) ([]gate.Check, error) {
 		if len(s.ContainerHierarchyTexts) > 0 {
 			c.Suite = strings.Fields(s.ContainerHierarchyTexts[0])[0]
 		}
-		if c.State == gate.Flaky && c.Failure == nil {
-			c.Failure = nil
-		}
 		for _, e := range s.ReportEntries {
 			if e.Name != piv.AttachmentEntry {
 				continue
@@ -352,7 +348,6 @@ func toChecks(r *types.Report, outDir string) ([]gate.Check, error) {
 		}
 		checks = append(checks, c)
 	}
-	sort.SliceStable(checks, func(i, j int) bool { return false })
 	return checks, piv.CheckLabels(labels)
 }
 
