@@ -47,6 +47,6 @@ cat <<SUMMARY
 == summary (this machine, this run)
   gate, whole process, median      $(metric "$out/cmd.txt" GateProcess) ms   target < 100 ms   floor client $(metric "$out/cmd.txt" FloorClient) ms (venom ~180 ms, newman ~1.3 s)
   API journey, whole process       $(metric "$out/cmd.txt" APIJourneyProcess) ms
-  browser journeys, 1 target       $(metric "$out/cmd.txt" BrowserJourneyProcess) ms   target < 1000 ms (Playwright ~1.6 s)
+  browser journey, 1 target        $(metric "$out/cmd.txt" BrowserJourneyProcess) ms   target < 1000 ms (Playwright ~1.6 s)
   piv run --image, whole process   ${img_median} ms   target < 3000 ms
 SUMMARY

@@ -143,8 +143,9 @@ func BenchmarkFloorClient(b *testing.B) {
 	b.ReportMetric(ms(median(times)), "median-ms")
 }
 
-// BenchmarkBrowserJourneyProcess: one target, the browser journeys (quote
-// page and login) as a whole process, Chromium launch included.
+// BenchmarkBrowserJourneyProcess: one target, the journey (open the
+// quote page, fill, click, wait for the premium) as a whole process,
+// Chromium launch and close included.
 func BenchmarkBrowserJourneyProcess(b *testing.B) {
 	f := fleettest.Three(b, func(i int, s *fleettest.Spec) { s.Password = "bench-password" })
 	out := b.TempDir()
@@ -152,7 +153,7 @@ func BenchmarkBrowserJourneyProcess(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		start := time.Now()
-		cmd := exec.Command(pivBin, "run", "quote", "--node", "app-02", "--label-filter", "browser", "--settle", "0s",
+		cmd := exec.Command(pivBin, "run", "quote", "--node", "app-02", "--label-filter", "browser", "--focus", "quote page", "--settle", "0s",
 			"--config", f.Dir, "--out", filepath.Join(out, fmt.Sprint(i)))
 		cmd.Env = append(os.Environ(), "QUOTE_TEST_PASSWORD=bench-password")
 		if outb, err := cmd.CombinedOutput(); err != nil {

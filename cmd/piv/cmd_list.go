@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 	"text/tabwriter"
 
@@ -32,6 +33,7 @@ func runList(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	cfg := fs.String("config", "", "app definitions folder")
 	node := fs.String("node", "", "list as for this node (service-only checks disappear)")
 	allow := fs.Bool("allow-mutating", false, "include specs labelled mutating")
+	focus := fs.String("focus", "", "only checks whose full name matches this regexp")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return flagErr(err)
@@ -47,7 +49,10 @@ func runList(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := runner.ValidateFilter(*filter); err != nil {
 		return usageErr("%v", err)
 	}
-	o := runner.Options{App: app, LabelFilter: *filter, AllowMutating: *allow, DryRun: true, Target: target.ForService(app)}
+	if _, err := regexp.Compile(*focus); err != nil {
+		return usageErr("--focus %q: %v", *focus, err)
+	}
+	o := runner.Options{App: app, LabelFilter: *filter, Focus: *focus, AllowMutating: *allow, DryRun: true, Target: target.ForService(app)}
 	if *node != "" {
 		n, ok := app.NodeByName(*node)
 		if !ok {

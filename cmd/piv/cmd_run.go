@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"sync"
 	"syscall"
 	"time"
@@ -42,10 +43,10 @@ Examples:
 
 // runFlags are piv run's flags, kept together so --all can pass them on.
 type runFlags struct {
-	node, expect, filter, out, format, config, image, flaky, browserURL, summary string
-	service, all, allowMutating                                                  bool
-	settle, timeout                                                              time.Duration
-	settleSet                                                                    bool
+	node, expect, filter, focus, out, format, config, image, flaky, browserURL, summary string
+	service, all, allowMutating                                                         bool
+	settle, timeout                                                                     time.Duration
+	settleSet                                                                           bool
 }
 
 func (f *runFlags) register(fs interface {
@@ -58,6 +59,7 @@ func (f *runFlags) register(fs interface {
 	fs.StringVar(&f.image, "image", "", "start this local container image and verify it (testcontainers)")
 	fs.StringVar(&f.expect, "expect-version", "", "the version that must be running")
 	fs.StringVar(&f.filter, "label-filter", "", "Ginkgo label filter, e.g. 'technical || smoke' (labels: advisory, browser, functional, mutating, smoke, technical)")
+	fs.StringVar(&f.focus, "focus", "", "only checks whose full name matches this regexp (e.g. 'quote page'); combined with --label-filter")
 	fs.DurationVar(&f.settle, "settle", 0, "wait up to this long for health to pass settle.consecutive times in a row (default: the definition's settle.timeout)")
 	fs.DurationVar(&f.timeout, "timeout", 15*time.Minute, "bound on the whole run; on expiry the verdict is inconclusive")
 	fs.StringVar(&f.out, "out", "", "report folder (default reports/APP/RUN-ID/)")
@@ -159,6 +161,11 @@ func (f *runFlags) check() error {
 	if f.flaky != "warn" && f.flaky != "fail" {
 		return usageErr("--flaky %q: want warn or fail", f.flaky)
 	}
+	if f.focus != "" {
+		if _, err := regexp.Compile(f.focus); err != nil {
+			return usageErr("--focus %q: %v", f.focus, err)
+		}
+	}
 	if f.timeout <= 0 {
 		return usageErr("--timeout must be positive")
 	}
@@ -168,7 +175,7 @@ func (f *runFlags) check() error {
 // options resolves the target and the report folder. cleanup runs after the
 // run whatever happened (stops containers, closes the browser).
 func (f *runFlags) options(ctx context.Context, app *config.App, stderr io.Writer) (runner.Options, func(*gate.Result), error) {
-	o := runner.Options{Started: time.Now(), App: app, ExpectedVersion: f.expect, LabelFilter: f.filter, AllowMutating: f.allowMutating,
+	o := runner.Options{Started: time.Now(), App: app, ExpectedVersion: f.expect, LabelFilter: f.filter, Focus: f.focus, AllowMutating: f.allowMutating,
 		Timeout: f.timeout, Policy: gate.Policy{FlakyBlocks: f.flaky == "fail"}, Progress: stderr}
 	o.Settle = app.Settle.Timeout.D()
 	if f.settleSet {

@@ -509,3 +509,17 @@ func TestRunAllExitsWithTheWorstVerdict(t *testing.T) {
 		t.Fatalf("output:\n%s", outb)
 	}
 }
+
+func TestFocusSelectsByName(t *testing.T) {
+	f := fleettest.Three(t, nil)
+	r := pivRun(t, f, nil, "run", "quote", "--node", "app-01", "--focus", "port \\d+ accepts")
+	wantExit(t, r, 0)
+	if len(r.gate.Checks) != 1 || !strings.Contains(r.gate.Checks[0].Name, "accepts TCP") {
+		t.Fatalf("checks: %+v", r.gate.Checks)
+	}
+	r = pivRun(t, f, nil, "run", "quote", "--node", "app-01", "--focus", "no such check")
+	wantExit(t, r, 3)
+	if !strings.Contains(r.gate.Reason, `focus "no such check"`) {
+		t.Fatalf("reason: %q", r.gate.Reason)
+	}
+}

@@ -39,6 +39,7 @@ type Options struct {
 	Image           string          // --image: started by the caller's Ephemeral hook
 	ExpectedVersion string
 	LabelFilter     string
+	Focus           string // regexp on the full check name (--focus); "" selects all
 	AllowMutating   bool
 	Settle          time.Duration // 0: no settling
 	Timeout         time.Duration // whole run; 0: none
@@ -214,7 +215,11 @@ func Run(ctx context.Context, o Options) *gate.Result {
 	case o.Interrupted != nil && o.Interrupted() != "":
 		abort = aborted(ctx, o)
 	case ranSpecs == 0 && !o.DryRun:
-		abort = fmt.Sprintf("no checks were selected (label filter %q): nothing was verified", EffectiveFilter(o.LabelFilter, o.AllowMutating))
+		sel := fmt.Sprintf("label filter %q", EffectiveFilter(o.LabelFilter, o.AllowMutating))
+		if o.Focus != "" {
+			sel += fmt.Sprintf(", focus %q", o.Focus)
+		}
+		abort = "no checks were selected (" + sel + "): nothing was verified"
 	case labelErr != nil:
 		abort = "a spec uses a label that is not in the registry: " + labelErr.Error()
 	case report.SuiteHasProgrammaticFocus:
@@ -240,6 +245,9 @@ func runSpecs(ctx context.Context, o Options, progress io.Writer) (*types.Report
 	suiteConfig, reporterConfig := ginkgo.GinkgoConfiguration()
 	suiteConfig.LabelFilter = EffectiveFilter(o.LabelFilter, o.AllowMutating)
 	suiteConfig.DryRun = o.DryRun
+	if o.Focus != "" {
+		suiteConfig.FocusStrings = []string{o.Focus}
+	}
 	suiteConfig.RandomizeAllSpecs = false
 	// A gate runs in the same order every time: a failure seen once can be
 	// reproduced with the same command.
