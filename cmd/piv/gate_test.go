@@ -523,3 +523,21 @@ func TestFocusSelectsByName(t *testing.T) {
 		t.Fatalf("reason: %q", r.gate.Reason)
 	}
 }
+
+// The service gate judges every node, not just the balancer's answer: a node
+// left unhealthy after the last deploy fails it, by name.
+func TestServiceGateFailsOnAnUnhealthyNode(t *testing.T) {
+	f := fleettest.Three(t, func(i int, s *fleettest.Spec) {
+		if s.Name == "app-03" {
+			s.Faults = []app.Fault{app.FaultHealthDown}
+		}
+	})
+	r := pivRun(t, f, nil, append([]string{"run", "quote", "--service"}, technicalOnly()...)...)
+	wantExit(t, r, 1)
+	if !strings.Contains(r.gate.Reason, "health every node") || !strings.Contains(r.stdout, "node app-03") {
+		t.Fatalf("reason %q\n%s", r.gate.Reason, r.stdout)
+	}
+	g := fleettest.Three(t, nil)
+	r = pivRun(t, g, nil, append([]string{"run", "quote", "--service"}, technicalOnly()...)...)
+	wantExit(t, r, 0)
+}

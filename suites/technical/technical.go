@@ -39,7 +39,7 @@ func (f *facts) get(r *piv.Run) *facts {
 				f.primary = &probe.TargetFacts{Target: r.Target}
 			}
 		}()
-		if len(r.Nodes) > 0 && r.App.Technical.Version != nil {
+		if len(r.Nodes) > 0 {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -107,6 +107,40 @@ var _ = Describe("technical", piv.Technical, SpecPriority(100), func() {
 				Fail("health: no fact gathered on " + t.Where())
 			}
 			check(verify.Health(*hf, h, t))
+		})
+	}
+
+	// Service scope: the pool as a whole. The nodes' facts are gathered
+	// anyway (one round trip, concurrently); judging them here is what tells
+	// a deployer, after the last node, that no node was left unhealthy.
+	if len(r.Nodes) > 0 && tc.Health != nil {
+		It(fmt.Sprintf("health every node (%d) answers %s with %d", len(r.Nodes), tc.Health.Path, tc.Health.Status), func() {
+			var problems []string
+			for _, nf := range f.get(r).nodes {
+				if nf.Health == nil {
+					problems = append(problems, nf.Target.Where()+": no health fact gathered")
+				} else if err := verify.Health(*nf.Health, tc.Health, nf.Target); err != nil {
+					problems = append(problems, err.Error())
+				}
+			}
+			if len(problems) > 0 {
+				Fail(strings.Join(problems, "\n"))
+			}
+		})
+	}
+	if len(r.Nodes) > 0 && tc.TLS != nil {
+		It(fmt.Sprintf("tls every node (%d) presents a trusted certificate for %s", len(r.Nodes), t.Host()), func() {
+			var problems []string
+			for _, nf := range f.get(r).nodes {
+				if nf.TLS == nil {
+					problems = append(problems, nf.Target.Where()+": no TLS fact gathered")
+				} else if err := verify.TLSTrusted(*nf.TLS, nf.Target); err != nil {
+					problems = append(problems, err.Error())
+				}
+			}
+			if len(problems) > 0 {
+				Fail(strings.Join(problems, "\n"))
+			}
 		})
 	}
 
