@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -49,11 +50,7 @@ type runFlags struct {
 	settleSet                                                                           bool
 }
 
-func (f *runFlags) register(fs interface {
-	StringVar(*string, string, string, string)
-	BoolVar(*bool, string, bool, string)
-	DurationVar(*time.Duration, string, time.Duration, string)
-}) {
+func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.node, "node", "", "verify this node alone (pinned, service host name kept)")
 	fs.BoolVar(&f.service, "service", false, "verify the whole service (the default)")
 	fs.StringVar(&f.image, "image", "", "start this local container image and verify it (testcontainers)")

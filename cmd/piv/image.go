@@ -69,11 +69,7 @@ func startImage(ctx context.Context, o *runner.Options, closers *[]func(*gate.Re
 	for p, a := range env.Ports {
 		o.Target.PortMap[p] = a
 	}
-	if p := app.ServiceURL.Port(); p != "" {
-		var n int
-		fmt.Sscan(p, &n)
-		o.Target.PortMap[n] = env.Address
-	}
+	o.Target.PortMap[o.Target.Port()] = env.Address
 	*closers = append(*closers, func(res *gate.Result) {
 		cctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
 		defer cancel()

@@ -63,8 +63,7 @@ func nodeOf(t target.Target) string {
 func finishRun(res *gate.Result, o runner.Options, f runFlags, stdout, stderr io.Writer) error {
 	writeErr := writeReports(res, o.OutDir, f.summary)
 	if writeErr != nil {
-		res.Verdict = gate.Inconclusive
-		res.Reason = "reports could not be written: " + writeErr.Error()
+		gate.Decide(res, o.Policy, "reports could not be written: "+writeErr.Error())
 		_ = writeReports(res, o.OutDir, "")
 	}
 	if f.format == "json" {
