@@ -61,7 +61,9 @@ const (
 
 // Result is gate.json. Field order and names are the contract in DESIGN.md.
 type Result struct {
-	Schema          string    `json:"schema"`
+	Schema string `json:"schema"`
+	// Piv is the version of piv that ran the gate (stamped at build).
+	Piv             string    `json:"piv"`
 	RunID           string    `json:"runId"`
 	App             string    `json:"app"`
 	Target          Target    `json:"target"`
@@ -72,7 +74,12 @@ type Result struct {
 	StartedAt       time.Time `json:"startedAt"`
 	DurationSeconds float64   `json:"durationSeconds"`
 	Summary         Summary   `json:"summary"`
-	Checks          []Check   `json:"checks"`
+	// Selection says how the run was narrowed (label filter, focus), so a
+	// narrowed pass is never mistaken for a full gate.
+	Selection Selection `json:"selection"`
+	// Remediation is the remediation record verified in this gate (--remediation).
+	Remediation *Remediation `json:"remediation,omitempty"`
+	Checks      []Check      `json:"checks"`
 	// Attachments that belong to the run rather than one check (container
 	// logs of an ephemeral target, the settle transcript).
 	Attachments []Attachment `json:"attachments,omitempty"`
@@ -87,6 +94,25 @@ type Target struct {
 	Image   string `json:"image,omitempty"`
 }
 
+// Selection is what the run was asked to verify. Narrowed is true when
+// anything the app defines was left out (a label filter or focus chosen by
+// the user, mutating specs excluded by default do not count).
+type Selection struct {
+	LabelFilter   string `json:"labelFilter"`
+	Focus         string `json:"focus"`
+	AllowMutating bool   `json:"allowMutating"`
+	// LeftOut counts the specs the filter or focus left out (mutating
+	// specs excluded by default included).
+	LeftOut  int  `json:"leftOut"`
+	Narrowed bool `json:"narrowed"`
+}
+
+// Remediation identifies the remediation record a gate verified.
+type Remediation struct {
+	ID   string   `json:"id"`
+	CVEs []string `json:"cves,omitempty"`
+}
+
 // Summary counts checks by state. Total counts every check, skipped included.
 type Summary struct {
 	Total          int `json:"total"`
@@ -99,16 +125,22 @@ type Summary struct {
 
 // Check is one spec's outcome.
 type Check struct {
-	Name            string       `json:"name"`
-	Suite           string       `json:"suite,omitempty"` // top-level container, for grouping in reports
-	Labels          []string     `json:"labels"`
-	State           State        `json:"state"`
-	Blocking        bool         `json:"blocking"`
-	Attempts        int          `json:"attempts"`
-	DurationSeconds float64      `json:"durationSeconds"`
-	Failure         *Failure     `json:"failure"`
-	Steps           []string     `json:"steps,omitempty"` // By() steps, in order
-	Attachments     []Attachment `json:"attachments"`
+	Name  string `json:"name"`
+	Suite string `json:"suite,omitempty"` // top-level container, for grouping in reports
+	// Target names what the check ran against under --fleet ("service" or
+	// the node's name); empty when the run had one target.
+	Target          string   `json:"target,omitempty"`
+	Labels          []string `json:"labels"`
+	State           State    `json:"state"`
+	Blocking        bool     `json:"blocking"`
+	Attempts        int      `json:"attempts"`
+	DurationSeconds float64  `json:"durationSeconds"`
+	Failure         *Failure `json:"failure"`
+	Steps           []string `json:"steps,omitempty"` // By() steps, in order
+	// Observed is what the check saw, on pass as on failure (status, JSON
+	// values, certificate dates, TLS version, p95): a pass is evidence.
+	Observed    map[string]any `json:"observed,omitempty"`
+	Attachments []Attachment   `json:"attachments"`
 }
 
 // Failure says what was expected, what was seen, and where.
