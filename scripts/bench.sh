@@ -15,7 +15,7 @@ metric() { # file benchmark-name -> median-ms (or ns/op in ms)
 }
 
 echo "== gate (issue 2): technical PIV of 3 nodes + service, whole process, vs a hand-written concurrent client"
-go test -run '^$' -bench 'GateProcess|FloorClient|APIJourneyProcess|BrowserJourneyProcess' -benchtime 15x ./cmd/piv | tee "$out/cmd.txt" | grep -E '^Benchmark'
+go test -run '^$' -bench 'GateProcess|FloorClient|APIJourneyProcess|BrowserJourneyProcess' -benchtime 15x ./cli | tee "$out/cmd.txt" | grep -E '^Benchmark'
 echo "== probe.Gather in-process (facts only)"
 go test -run '^$' -bench 'Gather' -benchtime 50x ./pkg/probe | tee "$out/probe.txt" | grep -E '^Benchmark'
 echo "== browser (issue 3): launch + pinned journey, in-process"

@@ -1,8 +1,7 @@
 package main
 
-// The suites compiled into piv. A new app's functional suite is one folder
-// under suites/ and one line here (see suites/README.md).
-import (
-	_ "github.com/piv-gate/piv/suites/quote"
-	_ "github.com/piv-gate/piv/suites/technical"
-)
+// The suites compiled into the generic piv binary besides the technical PIV
+// (which cli always registers). The demo app's suite is here so that
+// `make demo` gates the demo fleet with the generic binary; a real app's
+// suites live in its own repository and its own gate binary.
+import _ "github.com/piv-gate/piv/suites/quote"

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bufio"
@@ -30,7 +30,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	pivBin = filepath.Join(dir, "piv")
-	build := exec.Command("go", "build", "-tags", "pivselftest", "-o", pivBin, ".")
+	build := exec.Command("go", "build", "-tags", "pivselftest", "-o", pivBin, "github.com/piv-gate/piv/cmd/piv")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "building piv:", err)

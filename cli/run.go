@@ -1,11 +1,22 @@
-package main
+package cli
 
 import (
 	"context"
 	"fmt"
 	"io"
 	"strings"
+
+	// The technical PIV is part of every gate binary.
+	_ "github.com/piv-gate/piv/suites/technical"
 )
+
+// Main is the whole piv command line: it runs the command args name and
+// returns the process exit code (0 pass, 1 fail, 2 usage or configuration
+// error, 3 inconclusive). A team's own gate binary is a main that calls it
+// with os.Args[1:] and blank-imports the team's suites.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return exitCode(run(ctx, args, stdout, stderr), stderr)
+}
 
 // command is one subcommand. Each lives in its own file (cmd_<name>.go) and
 // parses its own flags on a private FlagSet: Ginkgo and go-rod both register
