@@ -20,6 +20,8 @@ type App struct {
 	Suites    []string          `yaml:"suites"`
 	Settings  map[string]string `yaml:"settings"` // free per-app values for suites (piv.Setting)
 	Ephemeral *Ephemeral        `yaml:"ephemeral"`
+	// Owner is who is told when the app's gate fails (piv merge groups by it).
+	Owner *Owner `yaml:"owner"`
 
 	// File is the definition's path; Dir its folder (relative paths resolve there).
 	File string `yaml:"-"`
@@ -42,6 +44,13 @@ type Service struct {
 	// balancer's host:port) while Host and SNI stay the URL's host: for
 	// service names that do not resolve from where piv runs.
 	Address string `yaml:"address"`
+}
+
+// Owner is the team accountable for an app: the case study's "clear ownership".
+type Owner struct {
+	Team    string `yaml:"team"`
+	Tribe   string `yaml:"tribe"`
+	Contact string `yaml:"contact"`
 }
 
 // Node is one member of the pool.
