@@ -129,10 +129,13 @@ type Check struct {
 	Suite string `json:"suite,omitempty"` // top-level container, for grouping in reports
 	// Target names what the check ran against under --fleet ("service" or
 	// the node's name); empty when the run had one target.
-	Target          string   `json:"target,omitempty"`
-	Labels          []string `json:"labels"`
-	State           State    `json:"state"`
-	Blocking        bool     `json:"blocking"`
+	Target   string   `json:"target,omitempty"`
+	Labels   []string `json:"labels"`
+	State    State    `json:"state"`
+	Blocking bool     `json:"blocking"`
+	// Precondition marks a check of the run's preparation (settling, an
+	// image starting): it can fail a gate but never pass one alone.
+	Precondition    bool     `json:"precondition,omitempty"`
 	Attempts        int      `json:"attempts"`
 	DurationSeconds float64  `json:"durationSeconds"`
 	Failure         *Failure `json:"failure"`

@@ -2,7 +2,6 @@ package gate
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 )
 
@@ -13,23 +12,64 @@ type Policy struct {
 	FlakyBlocks bool
 }
 
-// Decide fills Summary, Verdict and Reason from the checks. It is the only
-// place in piv that decides. abort, when non-empty, is why the run could not
-// finish (timeout, signal, browser or Docker unavailable); such a run is
-// inconclusive whatever its checks say, because nothing after the abort was
-// positively verified.
+// Facts are what happened to the run itself, apart from its checks. The
+// runner and the session gather them; only Decide judges them.
+type Facts struct {
+	// Abort is why the run could not finish (timeout, signal, a harness
+	// fault, Docker or the browser unavailable). Such a run is inconclusive
+	// whatever its checks say: nothing after the abort was verified.
+	Abort string
+	// SpecsSelected is how many specs the selection left in (0: nothing of
+	// the app was verified, whatever the preconditions say). Negative: not
+	// known (a result built without running specs); then the checks count.
+	SpecsSelected int
+	// ProgrammaticFocus: a spec is F-focused, which silently skips the rest.
+	ProgrammaticFocus bool
+	// UnknownLabels: a spec uses a label that is not in the registry.
+	UnknownLabels string
+	// MissingSecrets are secrets a spec needed and the environment lacked:
+	// a configuration error, never a verdict on the app.
+	MissingSecrets []string
+	// ReportError: the evidence (gate.json, JUnit, HTML) could not be written.
+	ReportError string
+}
+
+// Decide fills Summary, Verdict and Reason from the checks; abort is
+// Facts.Abort. Kept for callers that know no other run facts.
 func Decide(r *Result, p Policy, abort string) {
+	DecideRun(r, p, Facts{Abort: abort, SpecsSelected: -1})
+}
+
+// DecideRun fills Summary, Verdict and Reason from the checks and the run's
+// facts. It is the only place in piv that decides: the runner and the
+// session gather facts, reporters render the result, the CLI maps the
+// verdict to an exit code.
+//
+// Reasons name root causes first: failed checks are listed in run order
+// (technical checks run first, in a fixed order), so a closed port comes
+// before the journeys it broke.
+func DecideRun(r *Result, p Policy, f Facts) {
 	r.Summary = Summary{}
 	var failed, flakyBlocking, panicked, interrupted []string
+	blockingPassed, specsRan := 0, 0
 	for i := range r.Checks {
 		c := &r.Checks[i]
 		r.Summary.Total++
+		if c.State != Skipped && !c.Precondition {
+			specsRan++
+		}
 		switch c.State {
 		case Passed:
 			r.Summary.Passed++
+			if c.Blocking && !c.Precondition {
+				blockingPassed++
+			}
 		case Flaky:
 			r.Summary.Flaky++
 			r.Summary.Passed++
+			if c.Blocking && !c.Precondition {
+				blockingPassed++
+			}
 			if p.FlakyBlocks && c.Blocking {
 				flakyBlocking = append(flakyBlocking, c.Name)
 			}
@@ -50,35 +90,62 @@ func Decide(r *Result, p Policy, abort string) {
 			interrupted = append(interrupted, c.Name)
 		}
 	}
-	ran := r.Summary.Total - r.Summary.Skipped
+	selected := f.SpecsSelected
+	if selected < 0 {
+		selected = specsRan
+	}
 
 	switch {
-	case abort != "":
-		r.Verdict, r.Reason = Inconclusive, abort
+	case f.ReportError != "":
+		r.Verdict, r.Reason = Inconclusive, "reports could not be written: "+f.ReportError
+	case len(f.MissingSecrets) > 0:
+		r.Verdict, r.Reason = Inconclusive, fmt.Sprintf("configuration error: secret(s) %s not set: export them in the environment that runs piv", strings.Join(f.MissingSecrets, ", "))
+	case f.Abort != "":
+		r.Verdict, r.Reason = Inconclusive, f.Abort
 	case len(panicked) > 0:
 		r.Verdict, r.Reason = Inconclusive, "harness panic in "+list(panicked)
 	case len(interrupted) > 0:
 		r.Verdict, r.Reason = Inconclusive, "interrupted: "+list(interrupted)
+	case f.ProgrammaticFocus:
+		r.Verdict, r.Reason = Inconclusive, "focused specs (FIt, FDescribe, Focus) are not allowed in a gate: they silently skip every other check"
+	case f.UnknownLabels != "":
+		r.Verdict, r.Reason = Inconclusive, "a spec uses a label that is not in the registry: "+f.UnknownLabels
 	case len(failed) > 0:
+		// Preconditions (settling, an image starting) that failed are
+		// failures too: the target never became ready.
 		r.Verdict, r.Reason = Fail, fmt.Sprintf("%d blocking check(s) failed: %s", len(failed), list(failed))
 	case len(flakyBlocking) > 0:
 		r.Verdict, r.Reason = Fail, fmt.Sprintf("%d check(s) passed only on retry and --flaky=fail: %s", len(flakyBlocking), list(flakyBlocking))
-	case ran == 0:
-		r.Verdict, r.Reason = Inconclusive, "no checks were selected: nothing was verified"
+	case selected == 0 || specsRan == 0:
+		r.Verdict, r.Reason = Inconclusive, "no checks were selected"+r.Selection.describe()+": nothing was verified"
 	case r.ExpectedVersion != "" && r.ObservedVersion == "":
 		// The deployer asked for a version; a gate that never looked at it
 		// (the filter left the version check out) has not verified the deploy.
 		r.Verdict, r.Reason = Inconclusive, fmt.Sprintf("expected version %s was never observed: the version check did not run", r.ExpectedVersion)
-	case r.Summary.Passed == 0:
-		// Every check that ran was an advisory failure: nothing passed positively.
-		r.Verdict, r.Reason = Inconclusive, "no check passed: only advisory checks ran and they failed"
+	case blockingPassed == 0:
+		// Only advisory checks ran: a gate that cannot fail is not a gate.
+		r.Verdict, r.Reason = Inconclusive, "no blocking check passed: only advisory checks ran, so nothing could have stopped this gate"
 	default:
 		r.Verdict, r.Reason = Pass, ""
 	}
 }
 
+func (s Selection) describe() string {
+	var parts []string
+	if s.LabelFilter != "" {
+		parts = append(parts, fmt.Sprintf("label filter %q", s.LabelFilter))
+	}
+	if s.Focus != "" {
+		parts = append(parts, fmt.Sprintf("focus %q", s.Focus))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(parts, ", ") + ")"
+}
+
+// list names checks in the order given (run order: root causes first).
 func list(names []string) string {
-	sort.Strings(names)
 	const max = 5
 	if len(names) > max {
 		return strings.Join(names[:max], "; ") + fmt.Sprintf("; and %d more", len(names)-max)

@@ -23,7 +23,12 @@ func TestDecide(t *testing.T) {
 		{"only skipped", []Check{chk("a", Skipped, true)}, Policy{}, "", Inconclusive, "no checks were selected"},
 		{"blocking failure", []Check{chk("a", Passed, true), chk("b", Failed, true)}, Policy{}, "", Fail, "1 blocking check(s) failed: b"},
 		{"advisory failure warns", []Check{chk("a", Passed, true), chk("b", Failed, false)}, Policy{}, "", Pass, ""},
-		{"only advisory failures", []Check{chk("b", Failed, false)}, Policy{}, "", Inconclusive, "no check passed"},
+		{"only advisory failures", []Check{chk("b", Failed, false)}, Policy{}, "", Inconclusive, "no blocking check passed"},
+		{"only advisory passes", []Check{chk("b", Passed, false)}, Policy{}, "", Inconclusive, "no blocking check passed"},
+		{"only a precondition passed", []Check{{Name: "settle", State: Passed, Blocking: true, Precondition: true}, chk("adv", Passed, false)}, Policy{}, "", Inconclusive, "no blocking check passed"},
+		{"a precondition alone is nothing selected", []Check{{Name: "settle", State: Passed, Blocking: true, Precondition: true}}, Policy{}, "", Inconclusive, "no checks were selected"},
+		{"failed precondition fails", []Check{{Name: "settle", State: Failed, Blocking: true, Precondition: true}}, Policy{}, "", Fail, "settle"},
+		{"root causes first, in run order", []Check{chk("technical port 8443", Failed, true), chk("a journey", Failed, true)}, Policy{}, "", Fail, "technical port 8443; a journey"},
 		{"flaky warns", []Check{chk("a", Flaky, true)}, Policy{}, "", Pass, ""},
 		{"flaky blocks on policy", []Check{chk("a", Flaky, true)}, Policy{FlakyBlocks: true}, "", Fail, "passed only on retry"},
 		{"panic is a harness fault", []Check{chk("a", Failed, true), chk("p", Panicked, true)}, Policy{}, "", Inconclusive, "harness panic in p"},
@@ -51,6 +56,23 @@ func TestDecide(t *testing.T) {
 	Decide(r, Policy{}, "")
 	if r.Verdict != Inconclusive || !strings.Contains(r.Reason, "never observed") {
 		t.Errorf("unobserved expected version: %s %q", r.Verdict, r.Reason)
+	}
+	facts := []struct {
+		f    Facts
+		want string
+	}{
+		{Facts{ReportError: "disk full"}, "reports could not be written: disk full"},
+		{Facts{MissingSecrets: []string{"QUOTE_PASSWORD"}}, "QUOTE_PASSWORD not set"},
+		{Facts{ProgrammaticFocus: true}, "focused specs"},
+		{Facts{UnknownLabels: "smokey"}, "not in the registry: smokey"},
+		{Facts{SpecsSelected: 0}, "no checks were selected (label filter \"technical\")"},
+	}
+	for _, c := range facts {
+		r := &Result{Selection: Selection{LabelFilter: "technical"}, Checks: []Check{chk("a", Passed, true)}}
+		DecideRun(r, Policy{}, c.f)
+		if r.Verdict != Inconclusive || !strings.Contains(r.Reason, c.want) {
+			t.Errorf("facts %+v: got %s %q, want inconclusive …%s…", c.f, r.Verdict, r.Reason, c.want)
+		}
 	}
 	r = &Result{Checks: []Check{chk("a", Passed, true), chk("b", Flaky, true), chk("c", Failed, false), chk("d", Skipped, true)}}
 	Decide(r, Policy{}, "")
