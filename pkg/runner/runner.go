@@ -142,23 +142,31 @@ func Run(ctx context.Context, o Options) *gate.Result {
 		ctx, cancel = context.WithTimeout(ctx, o.Timeout)
 		defer cancel()
 	}
-	finish := func(abort string) *gate.Result {
-		if abort == "" && ctx.Err() != nil {
-			abort = aborted(ctx, o)
+	res.Selection = gate.Selection{LabelFilter: strings.TrimSpace(o.LabelFilter), Focus: o.Focus, AllowMutating: o.AllowMutating,
+		Narrowed: strings.TrimSpace(o.LabelFilter) != "" || o.Focus != ""}
+	// facts are what happened to the run; gate.DecideRun alone judges them.
+	facts := gate.Facts{SpecsSelected: -1}
+	finish := func() *gate.Result {
+		if facts.Abort == "" && ctx.Err() != nil {
+			facts.Abort = aborted(ctx, o)
 		}
-		gate.Decide(res, o.Policy, abort)
+		gate.DecideRun(res, o.Policy, facts)
 		res.DurationSeconds = time.Since(start).Seconds()
 		redactResult(res)
 		return res
 	}
 
-	res.Checks = append(res.Checks, o.SetupChecks...)
+	for _, c := range o.SetupChecks {
+		c.Precondition = true
+		res.Checks = append(res.Checks, c)
+	}
 	if o.Abort != "" {
-		return finish(o.Abort)
+		facts.Abort = o.Abort
+		return finish()
 	}
 	for _, c := range o.SetupChecks {
 		if c.State != gate.Passed {
-			return finish("")
+			return finish()
 		}
 	}
 
@@ -166,14 +174,11 @@ func Run(ctx context.Context, o Options) *gate.Result {
 	// until health passes N times in a row before any check counts.
 	if o.Settle > 0 && !o.DryRun {
 		check, ok := settle(ctx, o, progress)
-		if !ok {
-			res.Checks = append(res.Checks, check)
-			if ctx.Err() != nil {
-				return finish(aborted(ctx, o))
-			}
-			return finish("")
-		}
+		check.Precondition = true
 		res.Checks = append(res.Checks, check)
+		if !ok {
+			return finish()
+		}
 	}
 
 	// Phase 2: the specs.
@@ -182,7 +187,8 @@ func Run(ctx context.Context, o Options) *gate.Result {
 	piv.Bind(run)
 	report, err := runSpecs(ctx, o, progress)
 	if err != nil {
-		return finish(err.Error())
+		facts.Abort = err.Error()
+		return finish()
 	}
 	checks, labelErr := toChecks(report, o.OutDir)
 	res.Checks = append(res.Checks, checks...)
@@ -199,33 +205,38 @@ func Run(ctx context.Context, o Options) *gate.Result {
 		tick.Stop()
 	}
 
-	// Settling and starting an image are preconditions, not verification:
-	// a run whose filter selected no spec has verified nothing, whatever
-	// they say.
-	ranSpecs := 0
+	// Gather what happened to the run; gate.DecideRun judges it.
+	facts.SpecsSelected = 0
 	for _, c := range checks {
 		if c.State != gate.Skipped {
-			ranSpecs++
+			facts.SpecsSelected++
 		}
 	}
-	abort := run.Aborted()
-	switch {
-	case ctx.Err() != nil:
-		abort = aborted(ctx, o)
-	case o.Interrupted != nil && o.Interrupted() != "":
-		abort = aborted(ctx, o)
-	case ranSpecs == 0 && !o.DryRun:
-		sel := fmt.Sprintf("label filter %q", EffectiveFilter(o.LabelFilter, o.AllowMutating))
-		if o.Focus != "" {
-			sel += fmt.Sprintf(", focus %q", o.Focus)
-		}
-		abort = "no checks were selected (" + sel + "): nothing was verified"
-	case labelErr != nil:
-		abort = "a spec uses a label that is not in the registry: " + labelErr.Error()
-	case report.SuiteHasProgrammaticFocus:
-		abort = "focused specs (FIt, FDescribe, Focus) are not allowed in a gate: they silently skip every other check"
+	res.Selection.LeftOut = leftOut(report)
+	facts.Abort = run.Aborted()
+	if ctx.Err() != nil || o.Interrupted != nil && o.Interrupted() != "" {
+		facts.Abort = aborted(ctx, o)
 	}
-	return finish(abort)
+	facts.ProgrammaticFocus = report.SuiteHasProgrammaticFocus
+	if labelErr != nil {
+		facts.UnknownLabels = labelErr.Error()
+	}
+	if o.DryRun {
+		facts.SpecsSelected = -1
+	}
+	return finish()
+}
+
+// leftOut counts the specs of the tree that the selection (label filter,
+// focus, mutating excluded) did not run.
+func leftOut(r *types.Report) int {
+	n := 0
+	for _, s := range r.SpecReports {
+		if s.LeafNodeType == types.NodeTypeIt && s.State == types.SpecStateSkipped && s.Failure.Message == "" {
+			n++
+		}
+	}
+	return n
 }
 
 func aborted(ctx context.Context, o Options) string {
