@@ -2,13 +2,18 @@
 // through. A secret's value is registered the moment it is read, so anything
 // printed or written afterwards (failure messages, Ginkgo's progress, response
 // excerpts, page HTML) has it replaced before it leaves the process.
+//
+// A web stack rarely shows a value only as itself: a page escapes it for
+// HTML, a URL carries it percent-encoded, a JSON body escapes it, a token or
+// a Basic credential is base64. Every registered value is therefore matched
+// in all of those forms (see forms.go), and streams are redacted across
+// writes (see stream.go), not one write at a time.
 package secret
 
 import (
-	"io"
-	"sort"
-	"strings"
+	"regexp"
 	"sync"
+	"sync/atomic"
 )
 
 // Mask replaces a secret value in every output.
@@ -19,11 +24,34 @@ const Mask = "[REDACTED]"
 // by Lookup's callers.
 const minLen = 4
 
+// matcher is the compiled set of every registered value's forms. It is
+// replaced as a whole on Register, so readers never lock.
+type matcher struct {
+	re *regexp.Regexp // nil when nothing is registered
+	// src is re's source, which is also a valid JavaScript RegExp source
+	// (no inline flags, no named groups): the browser checks the DOM with it.
+	src string
+	// maxLen is the longest text re can match: a stream holds back at most
+	// maxLen-1 bytes.
+	maxLen int
+	// starts holds every byte a match can begin with: a stream may pass on
+	// bytes that are not one at once.
+	starts [256]bool
+	// newline: some form contains a raw '\n', so a line end is not a safe
+	// place to flush a stream.
+	newline bool
+}
+
 var (
-	mu     sync.RWMutex
+	mu     sync.Mutex // serializes Register
 	values = map[string]bool{}
-	sorted []string // longest first, so overlapping secrets redact fully
+	order  []string
+	cur    atomic.Pointer[matcher]
 )
+
+func init() { cur.Store(&matcher{}) }
+
+func current() *matcher { return cur.Load() }
 
 // Register adds a value to redact everywhere from now on.
 func Register(v string) {
@@ -36,51 +64,48 @@ func Register(v string) {
 		return
 	}
 	values[v] = true
-	sorted = append(sorted, v)
-	sort.Slice(sorted, func(i, j int) bool { return len(sorted[i]) > len(sorted[j]) })
+	order = append(order, v)
+	cur.Store(compile(order))
 }
 
-// Redact replaces every registered value in s.
+// Redact replaces every registered value, in each of its forms, in s.
 func Redact(s string) string {
-	mu.RLock()
-	defer mu.RUnlock()
-	for _, v := range sorted {
-		if strings.Contains(s, v) {
-			s = strings.ReplaceAll(s, v, Mask)
-		}
+	m := current()
+	if m.re == nil {
+		return s
 	}
-	return s
+	return m.re.ReplaceAllLiteralString(s, Mask)
 }
 
-// RedactBytes is Redact for file contents.
+// RedactBytes is Redact for file contents (page HTML, response bodies,
+// report.html, junit.xml, gate.json, container logs).
 func RedactBytes(b []byte) []byte {
-	mu.RLock()
-	n := len(sorted)
-	mu.RUnlock()
-	if n == 0 {
+	m := current()
+	if m.re == nil {
 		return b
 	}
-	return []byte(Redact(string(b)))
+	return m.re.ReplaceAllLiteral(b, []byte(Mask))
 }
 
-// Values returns how many secrets are registered (for tests and diagnostics;
+// Contains reports whether b holds any registered value in any form.
+func Contains(b []byte) bool {
+	m := current()
+	return m.re != nil && m.re.Match(b)
+}
+
+// Pattern is the regular expression matching every registered value in
+// every form, in a syntax both Go (RE2) and JavaScript accept, or "" when
+// nothing is registered. The browser uses it to find secrets in a page
+// before a screenshot; it is as sensitive as the values themselves and must
+// never be printed.
+func Pattern() string { return current().src }
+
+// Count returns how many secrets are registered (for tests and diagnostics;
 // never the values).
 func Count() int {
-	mu.RLock()
-	defer mu.RUnlock()
-	return len(sorted)
-}
-
-// Writer redacts what is written through it. Writes are redacted one call at
-// a time; callers that write a secret split across two calls defeat it, which
-// Ginkgo's reporter and fmt.Fprint* do not do.
-type Writer struct{ W io.Writer }
-
-func (w Writer) Write(p []byte) (int, error) {
-	if _, err := w.W.Write(RedactBytes(p)); err != nil {
-		return 0, err
-	}
-	return len(p), nil
+	mu.Lock()
+	defer mu.Unlock()
+	return len(order)
 }
 
 // Secret is a value read from the environment that must never be shown.

@@ -1,0 +1,215 @@
+package secret
+
+import (
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// The forms a registered value is matched in. A web stack shows a value
+// escaped far more often than verbatim:
+//
+//   - HTML: html.EscapeString and html/template (&amp; &lt; &gt; &#34; &#39;),
+//     Chromium's serializer (&quot; &nbsp;), and numeric character
+//     references of any character, decimal or hex, either case, up to three
+//     leading zeros, with or without the closing ';' (browsers accept both);
+//   - URL: url.QueryEscape ('+' for space), url.PathEscape and %-encoding of
+//     any byte, hex digits in either case;
+//   - JSON and JavaScript: \uXXXX of any character (either case; surrogate
+//     pairs beyond the BMP), \xHH, and the short escapes \" \' \\ \/ \n \r
+//     \t \b \f, which covers encoding/json's \u003c \u003e \u0026 and
+//     html/template's JS escaper;
+//   - base64 (standard and URL alphabets, padded or raw), at each of the
+//     three alignments a value can have inside a longer encoded blob (a
+//     Basic credential "user:secret", a JWT), and hex in either case.
+//
+// The first three are per character, so text that mixes them (an
+// HTML-escaped value where only some characters were escaped, a URL where
+// the browser encoded some and not others) is matched too: a run of
+// characters each of which decodes, in one of these ways, to the next
+// character of the secret. Base64 and hex are whole-value forms.
+//
+// Not matched: forms nested two deep (a %-encoded HTML escape, base64 of a
+// URL-encoded value, %25-double encoding), and encodings no web stack
+// produces by default (rot13, gzip, UTF-16).
+
+// charAlternatives returns the regular expressions (Go and JavaScript
+// syntax alike) that stand for the rune r in text, and the length of the
+// longest text any of them matches.
+func charAlternatives(r rune) ([]string, int) {
+	lit := string(r)
+	alts := []string{regexp.QuoteMeta(lit)}
+	longest := len(lit)
+	add := func(re string, n int) {
+		alts = append(alts, re)
+		longest = max(longest, n)
+	}
+	// HTML numeric character references.
+	dec := strconv.Itoa(int(r))
+	add("&#0{0,3}"+dec+";?", 2+3+len(dec)+1)
+	hx := strconv.FormatInt(int64(r), 16)
+	add("&#[xX]0{0,3}"+anyCaseHex(hx)+";?", 3+3+len(hx)+1)
+	if name, ok := htmlNamed[r]; ok {
+		add("&(?:"+name+");", 2+len(strings.Split(name, "|")[0]))
+	}
+	// Percent-encoding of every byte.
+	var pct strings.Builder
+	for _, b := range []byte(lit) {
+		pct.WriteString("%" + anyCaseHex(fmt.Sprintf("%02x", b)))
+	}
+	add(pct.String(), 3*len(lit))
+	if r == ' ' {
+		add(`\+`, 1)
+	}
+	// JSON escapes.
+	if r < 0x10000 {
+		add(`\\u`+anyCaseHex(fmt.Sprintf("%04x", r)), 6)
+	} else {
+		r1, r2 := surrogates(r)
+		add(`\\u`+anyCaseHex(fmt.Sprintf("%04x", r1))+`\\u`+anyCaseHex(fmt.Sprintf("%04x", r2)), 12)
+	}
+	if e, ok := jsonShort[r]; ok {
+		add(regexp.QuoteMeta(e), len(e))
+	}
+	// JavaScript string escapes beyond JSON's (html/template's JSEscaper).
+	if r == '\'' {
+		add(`\\'`, 2)
+	}
+	if r < 0x100 {
+		add(`\\x`+anyCaseHex(fmt.Sprintf("%02x", r)), 4)
+	}
+	return alts, longest
+}
+
+var htmlNamed = map[rune]string{
+	'&':    "amp|AMP",
+	'<':    "lt|LT",
+	'>':    "gt|GT",
+	'"':    "quot|QUOT",
+	'\'':   "apos",
+	0x00a0: "nbsp",
+}
+
+var jsonShort = map[rune]string{
+	'"': `\"`, '\\': `\\`, '/': `\/`, '\n': `\n`, '\r': `\r`, '\t': `\t`, '\b': `\b`, '\f': `\f`,
+}
+
+func surrogates(r rune) (rune, rune) {
+	r -= 0x10000
+	return 0xd800 + (r>>10)&0x3ff, 0xdc00 + r&0x3ff
+}
+
+// anyCaseHex turns hex digits into a pattern matching them in either case.
+func anyCaseHex(h string) string {
+	var b strings.Builder
+	for _, c := range h {
+		if c >= 'a' && c <= 'f' {
+			b.WriteString("[" + string(c) + strings.ToUpper(string(c)) + "]")
+		} else {
+			b.WriteRune(c)
+		}
+	}
+	return b.String()
+}
+
+// base64Cores returns, for each alignment of v inside a longer byte string
+// (its offset modulo 3), the base64 characters that depend on v's bytes
+// alone, in the standard and URL alphabets. Padding is never part of a
+// core, so padded and raw encodings share them. Every base64 text that
+// encodes v somewhere in its input contains one of these.
+func base64Cores(v string) []string {
+	var out []string
+	n := len(v)
+	for k := 0; k < 3; k++ {
+		buf := make([]byte, k+n)
+		copy(buf[k:], v)
+		first := (8*k + 5) / 6   // first 6-bit group starting at or after v's first bit
+		last := (8*(k+n))/6 - 1 // last 6-bit group ending at or before v's last bit
+		if last < first {
+			continue
+		}
+		for _, enc := range []*base64.Encoding{base64.RawStdEncoding, base64.RawURLEncoding} {
+			s := enc.EncodeToString(buf)
+			if last < len(s) {
+				out = append(out, s[first:last+1])
+			}
+		}
+	}
+	return out
+}
+
+// compile builds the matcher for every registered value.
+func compile(vals []string) *matcher {
+	m := &matcher{}
+	if len(vals) == 0 {
+		return m
+	}
+	var alts []string
+	seen := map[string]bool{}
+	literal := func(s string) {
+		if len(s) < minLen || seen[s] {
+			return
+		}
+		seen[s] = true
+		alts = append(alts, regexp.QuoteMeta(s))
+		m.maxLen = max(m.maxLen, len(s))
+		m.starts[s[0]] = true
+	}
+	for _, v := range vals {
+		var seq strings.Builder
+		total := 0
+		for i := 0; i < len(v); {
+			r, size := utf8.DecodeRuneInString(v[i:])
+			var ra []string
+			var n int
+			if r == utf8.RuneError && size == 1 {
+				// Not UTF-8: a regular expression cannot name the byte, but
+				// RE2 reads every invalid byte of the text as U+FFFD, so
+				// that character stands for it (and its %-encoding).
+				ra, n = []string{string(utf8.RuneError), "%" + anyCaseHex(fmt.Sprintf("%02x", v[i]))}, 3
+			} else {
+				ra, n = charAlternatives(r)
+			}
+			seq.WriteString("(?:" + strings.Join(ra, "|") + ")")
+			total += n
+			if i == 0 {
+				for _, s := range []byte{v[0], '&', '%', '\\'} {
+					m.starts[s] = true
+				}
+				if r == ' ' {
+					m.starts['+'] = true
+				}
+				if r == utf8.RuneError {
+					m.starts[0xef] = true // U+FFFD's first byte
+					for b := 0x80; b < 0x100; b++ {
+						m.starts[b] = true
+					}
+				}
+			}
+			i += size
+		}
+		alts = append(alts, seq.String())
+		m.maxLen = max(m.maxLen, total)
+		if strings.Contains(v, "\n") {
+			m.newline = true
+		}
+		for _, c := range base64Cores(v) {
+			literal(c)
+		}
+		// The value encoded on its own, whole (with its final partial
+		// group and padding), so nothing of it is left beside the mask.
+		for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.RawURLEncoding} {
+			literal(enc.EncodeToString([]byte(v)))
+		}
+		literal(hex.EncodeToString([]byte(v)))
+		literal(strings.ToUpper(hex.EncodeToString([]byte(v))))
+	}
+	m.src = strings.Join(alts, "|")
+	m.re = regexp.MustCompile(m.src)
+	m.re.Longest()
+	return m
+}
