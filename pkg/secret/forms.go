@@ -127,7 +127,7 @@ func base64Cores(v string) []string {
 	for k := 0; k < 3; k++ {
 		buf := make([]byte, k+n)
 		copy(buf[k:], v)
-		first := (8*k + 5) / 6   // first 6-bit group starting at or after v's first bit
+		first := (8*k + 5) / 6  // first 6-bit group starting at or after v's first bit
 		last := (8*(k+n))/6 - 1 // last 6-bit group ending at or before v's last bit
 		if last < first {
 			continue
