@@ -44,10 +44,10 @@ Examples:
 
 // runFlags are piv run's flags, kept together so --all can pass them on.
 type runFlags struct {
-	node, expect, filter, focus, out, format, config, image, flaky, browserURL, summary string
-	service, all, allowMutating                                                         bool
-	settle, timeout                                                                     time.Duration
-	settleSet                                                                           bool
+	node, expect, filter, focus, out, format, config, image, flaky, browserURL, summary, shard string
+	service, all, allowMutating                                                                bool
+	settle, timeout                                                                            time.Duration
+	settleSet                                                                                  bool
 }
 
 func (f *runFlags) register(fs *flag.FlagSet) {
@@ -67,6 +67,7 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.browserURL, "browser-url", "", "use a running browser at this DevTools URL instead of launching Chromium")
 	fs.StringVar(&f.summary, "summary", "", "also write a Markdown summary here (and to $GITHUB_STEP_SUMMARY when set)")
 	fs.BoolVar(&f.all, "all", false, "run every app in the config folder (each in its own process); exit with the worst verdict")
+	fs.StringVar(&f.shard, "shard", "", "with --all: run only shard K of N of the apps (K/N, e.g. 2/4; stable as apps are added); piv merge joins the shards' reports")
 }
 
 func init() {
@@ -143,6 +144,9 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 }
 
 func (f *runFlags) check() error {
+	if f.shard != "" {
+		return usageErr("--shard %s needs --all: it picks a share of the apps", f.shard)
+	}
 	n := 0
 	for _, set := range []bool{f.node != "", f.service, f.image != ""} {
 		if set {

@@ -16,6 +16,7 @@ import (
 	"github.com/piv-gate/piv/pkg/report"
 	"github.com/piv-gate/piv/pkg/runner"
 	"github.com/piv-gate/piv/pkg/secret"
+	"github.com/piv-gate/piv/pkg/shard"
 	"github.com/piv-gate/piv/pkg/target"
 )
 
@@ -126,6 +127,23 @@ func runAll(ctx context.Context, args []string, f runFlags, stdout, stderr io.Wr
 	}
 	if f.out != "" {
 		return usageErr("--all writes each app's reports to its own folder: --out does not apply")
+	}
+	total := len(apps)
+	if f.shard != "" {
+		spec, err := shard.Parse(f.shard)
+		if err != nil {
+			return usageErr("%v", err)
+		}
+		apps = shard.Select(apps, func(a *config.App) string { return a.App }, spec)
+		args = shard.StripFlag(args)
+		names := []string{}
+		for _, a := range apps {
+			names = append(names, a.App)
+		}
+		if _, err := shard.WriteManifest("reports", spec, names, total, time.Now()); err != nil {
+			return inconclusiveErr("shard manifest: %v", err)
+		}
+		fmt.Fprintf(stderr, "piv: --shard %s: %d of %d apps: %s\n", spec, len(apps), total, strings.Join(names, " "))
 	}
 	self, err := os.Executable()
 	if err != nil {

@@ -1,0 +1,434 @@
+// Package merge joins the gate.json files of many runs (the shards of a
+// nightly run, one job per app in a CI matrix) into one report grouped by
+// the apps' owners: the case study's "clear ownership", where each team sees
+// its own applications first and the on-call contact to tell.
+//
+// Collecting is apart from rendering: Collect reads the folders and the app
+// definitions and builds a Report; JSON, Markdown, HTML and JUnit are pure
+// functions of it. The merged verdict is the worst of the runs' verdicts as
+// gate.Decide wrote them, and fails closed: a folder with no gate.json, a
+// gate.json that cannot be read, an app of the config or of a shard manifest
+// with no result, and a merge of nothing are all inconclusive, never pass.
+package merge
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/piv-gate/piv/pkg/config"
+	"github.com/piv-gate/piv/pkg/gate"
+	"github.com/piv-gate/piv/pkg/shard"
+)
+
+// Schema identifies the merged index (index.json).
+const Schema = "piv.merge/v1"
+
+// Unowned is the team shown for an app without an owner in its definition
+// (or with no definition at hand).
+const Unowned = "unowned"
+
+// Input is what to merge.
+type Input struct {
+	Dirs []string
+	// Apps are the app definitions (from --config / $PIV_CONFIG), or nil
+	// when none are at hand: then owners are "unowned" and completeness is
+	// only checked against the shard manifests found in Dirs.
+	Apps []*config.App
+	// ConfigDir is shown in the report (where the owners came from).
+	ConfigDir string
+	// OutDir is where the merged report goes: links to each run's own
+	// report.html are made relative to it.
+	OutDir string
+	Now    time.Time
+}
+
+// Report is the merged result (index.json).
+type Report struct {
+	Schema      string       `json:"schema"`
+	GeneratedAt time.Time    `json:"generatedAt"`
+	Verdict     gate.Verdict `json:"verdict"`
+	Reason      string       `json:"reason"`
+	Dirs        []string     `json:"dirs"`
+	Config      string       `json:"config,omitempty"`
+	Shards      []string     `json:"shards"` // "K/N" of the manifests found
+	Summary     Summary      `json:"summary"`
+	Owners      []Group      `json:"owners"`
+	// Problems are inputs that could not be read or held no result; each
+	// makes the merge inconclusive.
+	Problems []Problem `json:"problems"`
+}
+
+// Summary counts runs by verdict; Missing counts apps with no result.
+type Summary struct {
+	Runs         int `json:"runs"`
+	Passed       int `json:"passed"`
+	Failed       int `json:"failed"`
+	Inconclusive int `json:"inconclusive"`
+	Missing      int `json:"missing"`
+}
+
+// Owner is a team, as the app definition names it.
+type Owner struct {
+	Team    string `json:"team"`
+	Tribe   string `json:"tribe,omitempty"`
+	Contact string `json:"contact,omitempty"`
+}
+
+// Group is one owner's runs, worst verdict first in the report order.
+type Group struct {
+	Owner   Owner        `json:"owner"`
+	Verdict gate.Verdict `json:"verdict"`
+	Runs    []Run        `json:"runs"`
+}
+
+// Run is one gate.json, or an app that should have one and has none
+// (Missing: verdict inconclusive).
+type Run struct {
+	App             string       `json:"app"`
+	RunID           string       `json:"runId,omitempty"`
+	Target          string       `json:"target"` // "service", "node app-02", "image x", "fleet"
+	Verdict         gate.Verdict `json:"verdict"`
+	Reason          string       `json:"reason"`
+	ExpectedVersion string       `json:"expectedVersion,omitempty"`
+	ObservedVersion string       `json:"observedVersion,omitempty"`
+	StartedAt       *time.Time   `json:"startedAt,omitempty"`
+	DurationSeconds float64      `json:"durationSeconds"`
+	Summary         gate.Summary `json:"summary"`
+	Narrowed        bool         `json:"narrowed"`
+	Missing         bool         `json:"missing"`
+	// GateJSON is the path of the run's gate.json as found; Report the
+	// run's report.html relative to the merged report folder, when present.
+	GateJSON string `json:"gateJson,omitempty"`
+	Report   string `json:"report,omitempty"`
+
+	result *gate.Result
+}
+
+// Result is the run's gate.json (nil for a missing run).
+func (r *Run) Result() *gate.Result { return r.result }
+
+// Problem is an input that gave no usable result.
+type Problem struct {
+	Path   string `json:"path"`
+	Reason string `json:"reason"`
+}
+
+// Collect reads every gate.json and shard manifest under in.Dirs (any depth)
+// and builds the merged report.
+func Collect(in Input) *Report {
+	now := in.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	rep := &Report{Schema: Schema, GeneratedAt: now.UTC(), Dirs: in.Dirs, Config: in.ConfigDir,
+		Shards: []string{}, Owners: []Group{}, Problems: []Problem{}}
+	owners := map[string]Owner{}
+	for _, a := range in.Apps {
+		owners[a.App] = ownerOf(a)
+	}
+
+	var runs []Run
+	due := map[string]string{} // app -> the shard manifest that lists it
+	seenShard := map[string]bool{}
+	for _, dir := range in.Dirs {
+		found, manifests, probs := scan(dir)
+		rep.Problems = append(rep.Problems, probs...)
+		for _, m := range manifests {
+			if !seenShard[m.Shard] {
+				seenShard[m.Shard] = true
+				rep.Shards = append(rep.Shards, m.Shard)
+			}
+			for _, a := range m.Apps {
+				due[a] = "shard " + m.Shard
+			}
+		}
+		if len(found) == 0 && len(probs) == 0 && !emptyShards(manifests) {
+			rep.Problems = append(rep.Problems, Problem{Path: dir, Reason: noResult(manifests)})
+		}
+		for _, p := range found {
+			runs = append(runs, readRun(p, in.OutDir, &rep.Problems))
+		}
+	}
+	sort.Strings(rep.Shards)
+
+	have := map[string]bool{}
+	for _, r := range runs {
+		have[r.App] = true
+	}
+	missing := map[string]string{}
+	for _, a := range in.Apps {
+		if !have[a.App] {
+			missing[a.App] = "no gate.json for this app in " + strings.Join(in.Dirs, ", ") + " (it is in " + in.ConfigDir + ")"
+		}
+	}
+	for a, by := range due {
+		if !have[a] {
+			missing[a] = by + " was due to run it but left no gate.json (crashed, killed or its reports were lost)"
+		}
+	}
+	for a, why := range missing {
+		runs = append(runs, Run{App: a, Target: "-", Verdict: gate.Inconclusive, Reason: why, Missing: true})
+	}
+
+	groups := map[string]*Group{}
+	for _, r := range runs {
+		o, ok := owners[r.App]
+		if !ok {
+			o = Owner{Team: Unowned}
+		}
+		key := o.Team + "\x00" + o.Tribe + "\x00" + o.Contact
+		g := groups[key]
+		if g == nil {
+			g = &Group{Owner: o, Verdict: gate.Pass}
+			groups[key] = g
+		}
+		g.Runs = append(g.Runs, r)
+		if r.Verdict.Worse(g.Verdict) {
+			g.Verdict = r.Verdict
+		}
+		rep.Summary.Runs++
+		switch {
+		case r.Missing:
+			rep.Summary.Missing++
+		case r.Verdict == gate.Pass:
+			rep.Summary.Passed++
+		case r.Verdict == gate.Fail:
+			rep.Summary.Failed++
+		default:
+			rep.Summary.Inconclusive++
+		}
+	}
+	for _, g := range groups {
+		sort.SliceStable(g.Runs, func(i, j int) bool {
+			a, b := g.Runs[i], g.Runs[j]
+			if a.App != b.App {
+				return a.App < b.App
+			}
+			if a.Target != b.Target {
+				return a.Target < b.Target
+			}
+			return a.RunID < b.RunID
+		})
+		rep.Owners = append(rep.Owners, *g)
+	}
+	sort.Slice(rep.Owners, func(i, j int) bool {
+		a, b := rep.Owners[i].Owner, rep.Owners[j].Owner
+		if (a.Team == Unowned) != (b.Team == Unowned) {
+			return b.Team == Unowned
+		}
+		if a.Team != b.Team {
+			return a.Team < b.Team
+		}
+		return a.Tribe+a.Contact < b.Tribe+b.Contact
+	})
+	rep.Verdict, rep.Reason = verdict(rep)
+	return rep
+}
+
+// verdict: worst of the runs; inconclusive when any input was a problem or
+// nothing at all was merged.
+func verdict(rep *Report) (gate.Verdict, string) {
+	v := gate.Pass
+	var fails, incs []string
+	for _, g := range rep.Owners {
+		for _, r := range g.Runs {
+			if r.Verdict.Worse(v) {
+				v = r.Verdict
+			}
+			line := r.App
+			if r.Target != "-" && r.Target != "" {
+				line += " (" + r.Target + ")"
+			}
+			line += ": " + firstLine(r.Reason)
+			switch r.Verdict {
+			case gate.Pass:
+			case gate.Fail:
+				fails = append(fails, line)
+			default:
+				incs = append(incs, line)
+			}
+		}
+	}
+	for _, p := range rep.Problems {
+		v = gate.Inconclusive
+		incs = append(incs, p.Path+": "+p.Reason)
+	}
+	if rep.Summary.Runs == 0 && len(rep.Problems) == 0 {
+		return gate.Inconclusive, "nothing to merge: no gate.json and no app due in " + strings.Join(rep.Dirs, ", ")
+	}
+	var parts []string
+	if len(fails) > 0 {
+		parts = append(parts, fmt.Sprintf("%d failed: %s", len(fails), strings.Join(fails, "; ")))
+	}
+	if len(incs) > 0 {
+		parts = append(parts, fmt.Sprintf("%d inconclusive: %s", len(incs), strings.Join(incs, "; ")))
+	}
+	return v, strings.Join(parts, "; ")
+}
+
+func ownerOf(a *config.App) Owner {
+	if a.Owner == nil || a.Owner.Team == "" {
+		o := Owner{Team: Unowned}
+		if a.Owner != nil {
+			o.Tribe, o.Contact = a.Owner.Tribe, a.Owner.Contact
+		}
+		return o
+	}
+	return Owner{Team: a.Owner.Team, Tribe: a.Owner.Tribe, Contact: a.Owner.Contact}
+}
+
+// scan finds gate.json files and shard manifests under dir. A missing or
+// unreadable dir is a problem, not a usage error: in CI it is the artefact of
+// a job that never ran.
+func scan(dir string) (gates []string, manifests []shard.Manifest, probs []Problem) {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return nil, nil, []Problem{{Path: dir, Reason: "cannot read: " + unwrap(err)}}
+	}
+	if !st.IsDir() {
+		if filepath.Base(dir) == "gate.json" {
+			return []string{dir}, nil, nil
+		}
+		return nil, nil, []Problem{{Path: dir, Reason: "not a folder or a gate.json"}}
+	}
+	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			probs = append(probs, Problem{Path: p, Reason: "cannot read: " + unwrap(err)})
+			if d != nil && d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if d.IsDir() {
+			return nil
+		}
+		name := d.Name()
+		switch {
+		case name == "gate.json":
+			gates = append(gates, p)
+		case strings.HasPrefix(name, "shard-") && strings.HasSuffix(name, ".json"):
+			m, ok, err := shard.ReadManifest(p)
+			if err != nil {
+				probs = append(probs, Problem{Path: p, Reason: "unreadable shard manifest: " + unwrap(err)})
+			} else if ok {
+				manifests = append(manifests, m)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		probs = append(probs, Problem{Path: dir, Reason: unwrap(err)})
+	}
+	sort.Strings(gates)
+	return gates, manifests, probs
+}
+
+// emptyShards: the folder holds only manifests of shards that had no app.
+func emptyShards(ms []shard.Manifest) bool {
+	if len(ms) == 0 {
+		return false
+	}
+	for _, m := range ms {
+		if len(m.Apps) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func noResult(ms []shard.Manifest) string {
+	if len(ms) == 0 {
+		return "no gate.json here: the run it stands for left no result"
+	}
+	return "no gate.json here although its shard manifest lists apps"
+}
+
+func readRun(path, outDir string, probs *[]Problem) Run {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		*probs = append(*probs, Problem{Path: path, Reason: "cannot read: " + unwrap(err)})
+		return Run{App: appFromPath(path), Target: "-", Verdict: gate.Inconclusive, Reason: "gate.json unreadable: " + unwrap(err), GateJSON: path}
+	}
+	var res gate.Result
+	if err := json.Unmarshal(b, &res); err != nil || res.App == "" {
+		why := "not a gate.json (no app)"
+		if err != nil {
+			why = "malformed gate.json: " + err.Error()
+		}
+		return Run{App: appFromPath(path), Target: "-", Verdict: gate.Inconclusive, Reason: why, GateJSON: path}
+	}
+	r := Run{App: res.App, RunID: res.RunID, Target: targetText(res.Target), Verdict: res.Verdict, Reason: res.Reason,
+		ExpectedVersion: res.ExpectedVersion, ObservedVersion: res.ObservedVersion, DurationSeconds: res.DurationSeconds,
+		Summary: res.Summary, Narrowed: res.Selection.Narrowed, GateJSON: path, result: &res}
+	if !res.StartedAt.IsZero() {
+		t := res.StartedAt.UTC()
+		r.StartedAt = &t
+	}
+	switch {
+	case res.Schema != gate.Schema:
+		r.Verdict, r.Reason = gate.Inconclusive, fmt.Sprintf("gate.json schema %q, this piv reads %q", res.Schema, gate.Schema)
+	case res.Verdict != gate.Pass && res.Verdict != gate.Fail && res.Verdict != gate.Inconclusive:
+		r.Verdict, r.Reason = gate.Inconclusive, fmt.Sprintf("unknown verdict %q in gate.json", res.Verdict)
+	case res.Verdict != gate.Pass && res.Reason == "":
+		r.Reason = string(res.Verdict) + " (gate.json gives no reason)"
+	}
+	html := filepath.Join(filepath.Dir(path), "report.html")
+	if _, err := os.Stat(html); err == nil {
+		r.Report = html
+		if outDir != "" {
+			if ao, err1 := filepath.Abs(outDir); err1 == nil {
+				if ah, err2 := filepath.Abs(html); err2 == nil {
+					if rel, err3 := filepath.Rel(ao, ah); err3 == nil {
+						r.Report = filepath.ToSlash(rel)
+					}
+				}
+			}
+		}
+	}
+	return r
+}
+
+// appFromPath guesses the app of an unreadable gate.json from the default
+// layout reports/APP/RUN-ID/gate.json, so it is still listed by name.
+func appFromPath(p string) string {
+	d := filepath.Dir(filepath.Dir(p))
+	if b := filepath.Base(d); b != "." && b != string(filepath.Separator) {
+		return b
+	}
+	return "?"
+}
+
+func targetText(t gate.Target) string {
+	switch t.Scope {
+	case "node":
+		return "node " + t.Node
+	case "image":
+		return "image " + t.Image
+	case "":
+		return "-"
+	}
+	return t.Scope
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	if len(s) > 300 {
+		s = s[:300] + "…"
+	}
+	return s
+}
+
+func unwrap(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
