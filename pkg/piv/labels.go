@@ -18,11 +18,13 @@ var (
 	Browser    = ginkgo.Label("browser")    // needs Chromium
 	Mutating   = ginkgo.Label("mutating")   // creates data: never in a gate unless --allow-mutating
 	Advisory   = ginkgo.Label("advisory")   // a failure is a warning, not a block
+	// Remediation marks the checks of a remediation record (--remediation).
+	Remediation = ginkgo.Label("remediation")
 )
 
 // KnownLabels lists the registry, sorted.
 func KnownLabels() []string {
-	return []string{"advisory", "browser", "functional", "mutating", "smoke", "technical"}
+	return []string{"advisory", "browser", "functional", "mutating", "remediation", "smoke", "technical"}
 }
 
 // CheckLabels returns an error naming every label in labels that is not in
