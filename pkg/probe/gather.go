@@ -15,6 +15,11 @@ type Options struct {
 	// Latency runs the technical.latency samples. Off by default: it is the
 	// one probe whose cost grows with configuration (N sequential requests).
 	Latency bool
+	// LatencyAccept judges each latency sample ("" accepts it; see
+	// Latency). The technical suite passes pkg/verify's judgement.
+	LatencyAccept func(HTTPFact) string
+	// Timeouts bounds each probe; zero fields take DefaultTimeouts.
+	Timeouts Timeouts
 }
 
 // Facts is everything gathered for one run, by target name.
@@ -47,6 +52,7 @@ type TargetFacts struct {
 // Target names must be unique; they key the result.
 func Gather(ctx context.Context, app *config.App, targets []target.Target, opt Options) *Facts {
 	start := time.Now()
+	tm := opt.Timeouts.withDefaults()
 	tech := app.Technical
 	out := &Facts{Targets: make(map[string]*TargetFacts, len(targets))}
 	var wg sync.WaitGroup
@@ -64,19 +70,19 @@ func Gather(ctx context.Context, app *config.App, targets []target.Target, opt O
 
 		tcp[i] = make([]TCPFact, len(tech.Ports))
 		for j, port := range tech.Ports {
-			wg.Go(func() { tcp[i][j] = TCP(ctx, t.PortAddress(port)) })
+			wg.Go(func() { tcp[i][j] = TCP(ctx, t.PortAddress(port), tm) })
 		}
 		if t.URL.Scheme == "https" {
 			tf.TLS = new(TLSFact)
-			wg.Go(func() { *tf.TLS = TLS(ctx, t) })
+			wg.Go(func() { *tf.TLS = TLS(ctx, t, tm) })
 		}
 		if tech.Health != nil {
 			tf.Health = new(HTTPFact)
-			wg.Go(func() { *tf.Health = HTTP(ctx, client, t.URLFor(tech.Health.Path)) })
+			wg.Go(func() { *tf.Health = HTTPWithin(ctx, client, t.URLFor(tech.Health.Path), tm.Exchange) })
 		}
 		if tech.Version != nil {
 			tf.Version = new(HTTPFact)
-			wg.Go(func() { *tf.Version = HTTP(ctx, client, t.URLFor(tech.Version.Path)) })
+			wg.Go(func() { *tf.Version = HTTPWithin(ctx, client, t.URLFor(tech.Version.Path), tm.Exchange) })
 		}
 		if lat := tech.Latency; lat != nil && opt.Latency {
 			path := lat.Path
@@ -87,7 +93,7 @@ func Gather(ctx context.Context, app *config.App, targets []target.Target, opt O
 				path = "/"
 			}
 			tf.Latency = new(LatencyFact)
-			wg.Go(func() { *tf.Latency = Latency(ctx, client, t.URLFor(path), lat.Samples) })
+			wg.Go(func() { *tf.Latency = Latency(ctx, client, t.URLFor(path), lat.Samples, tm, opt.LatencyAccept) })
 		}
 	}
 	wg.Wait()

@@ -84,7 +84,8 @@ func TestGatherStoppedNode(t *testing.T) {
 	if down.Health.Status != 0 || down.Health.Err != "connection refused" {
 		t.Errorf("Health %+v", down.Health)
 	}
-	if down.Latency.Errors != 5 || down.Latency.FirstErr != "connection refused" {
+	// Sampling stops at the first failure: a stopped node costs one refusal.
+	if down.Latency.Errors != 1 || down.Latency.FirstErr != "no answer: connection refused" || down.Latency.Stopped == "" {
 		t.Errorf("Latency %+v", down.Latency)
 	}
 	if up := facts.Targets["app-02"]; up.Health.Status != 200 {

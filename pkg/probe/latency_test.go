@@ -11,7 +11,7 @@ func TestLatencyCountsSamples(t *testing.T) {
 	ln := listen(t, "127.0.0.2", 0)
 	quoteNode(t, ln, app.Options{})
 	tg := pinned(t, ln.Addr().String())
-	f := Latency(t.Context(), tg.HTTPClient(nil), tg.URLFor("/health"), 7)
+	f := Latency(t.Context(), tg.HTTPClient(nil), tg.URLFor("/health"), 7, Timeouts{}, nil)
 	if len(f.Samples) != 7 || f.Errors != 0 || f.Requested != 7 || f.FirstErr != "" {
 		t.Fatalf("got %+v", f)
 	}
@@ -20,13 +20,15 @@ func TestLatencyCountsSamples(t *testing.T) {
 	}
 }
 
+// A refused sample ends the sampling: the check has failed, and the rest
+// would only cost time.
 func TestLatencyErrorsCount(t *testing.T) {
 	ln := listen(t, "127.0.0.2", 0)
 	addr := ln.Addr().String()
 	ln.Close()
 	tg := pinned(t, addr)
-	f := Latency(t.Context(), tg.HTTPClient(nil), tg.URLFor("/health"), 3)
-	if len(f.Samples) != 0 || f.Errors != 3 || f.FirstErr != "connection refused" || f.P95 != 0 {
+	f := Latency(t.Context(), tg.HTTPClient(nil), tg.URLFor("/health"), 3, Timeouts{}, nil)
+	if len(f.Samples) != 0 || f.Errors != 1 || f.FirstErr != "no answer: connection refused" || f.P95 != 0 || f.Stopped == "" {
 		t.Fatalf("got %+v", f)
 	}
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"net"
 	"time"
-
-	"github.com/piv-gate/piv/pkg/target"
 )
 
 // TCPFact is whether one address accepted a TCP connection.
@@ -17,12 +15,12 @@ type TCPFact struct {
 }
 
 // TCP connects to addr (already pinned: use Target.PortAddress) and closes the
-// connection at once. The connect is bounded by ctx and by
-// target.ConnectTimeout, so a dropped SYN costs at most that, not the
-// caller's whole budget.
-func TCP(ctx context.Context, addr string) TCPFact {
+// connection at once. The connect is bounded by ctx and by tm.Connect, so a
+// dropped SYN costs at most that, not the caller's whole budget.
+func TCP(ctx context.Context, addr string, tm Timeouts) TCPFact {
+	tm = tm.withDefaults()
 	start := time.Now()
-	d := net.Dialer{Timeout: target.ConnectTimeout}
+	d := net.Dialer{Timeout: tm.Connect}
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	f := TCPFact{Addr: addr, Elapsed: time.Since(start)}
 	if err != nil {

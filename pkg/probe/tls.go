@@ -44,12 +44,13 @@ type TLSFact struct {
 // address the connection went to. Verification is never skipped; when it
 // fails, the certificate is read back from the typed error so the fact can
 // still say what was presented. The handshake is bounded by ctx and by
-// target.TLSHandshake.
-func TLS(ctx context.Context, t target.Target) TLSFact {
+// tm.Connect and tm.Handshake.
+func TLS(ctx context.Context, t target.Target, tm Timeouts) TLSFact {
+	tm = tm.withDefaults()
 	start := time.Now()
 	cfg := t.TLSConfig()
 	f := TLSFact{Addr: t.DialAddress(), ServerName: cfg.ServerName}
-	d := net.Dialer{Timeout: target.ConnectTimeout}
+	d := net.Dialer{Timeout: tm.Connect}
 	raw, err := d.DialContext(ctx, "tcp", f.Addr)
 	if err != nil {
 		f.Elapsed = time.Since(start)
@@ -57,7 +58,7 @@ func TLS(ctx context.Context, t target.Target) TLSFact {
 		return f
 	}
 	defer raw.Close()
-	hctx, cancel := context.WithTimeout(ctx, target.TLSHandshake)
+	hctx, cancel := context.WithTimeout(ctx, tm.Handshake)
 	defer cancel()
 	conn := tls.Client(raw, cfg)
 	err = conn.HandshakeContext(hctx)

@@ -18,7 +18,7 @@ func serveCert(t *testing.T, cert tls.Certificate, maxVersion uint16) TLSFact {
 	t.Helper()
 	ln := listen(t, "127.0.0.3", 0)
 	serveTLS(t, ln, http.NotFoundHandler(), &tls.Config{Certificates: []tls.Certificate{cert}, MaxVersion: maxVersion})
-	return TLS(t.Context(), pinned(t, ln.Addr().String()))
+	return TLS(t.Context(), pinned(t, ln.Addr().String()), Timeouts{})
 }
 
 func TestTLSValid(t *testing.T) {
@@ -120,7 +120,7 @@ func TestTLSPlainTextPort(t *testing.T) {
 	srv := &http.Server{Handler: http.NotFoundHandler()}
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { srv.Close() })
-	f := TLS(t.Context(), pinned(t, ln.Addr().String()))
+	f := TLS(t.Context(), pinned(t, ln.Addr().String()), Timeouts{})
 	if f.Handshake || f.Verified || f.VerifyErr != "" || f.Err != "server did not answer with TLS (plain text on a TLS port?)" {
 		t.Fatalf("want a protocol failure in Err, got %+v", f)
 	}
@@ -130,7 +130,7 @@ func TestTLSRefused(t *testing.T) {
 	ln := listen(t, "127.0.0.3", 0)
 	addr := ln.Addr().String()
 	ln.Close()
-	f := TLS(t.Context(), pinned(t, addr))
+	f := TLS(t.Context(), pinned(t, addr), Timeouts{})
 	if f.Handshake || f.Err != "connection refused" {
 		t.Fatalf("want refused, got %+v", f)
 	}

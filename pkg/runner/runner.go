@@ -358,12 +358,24 @@ func toChecks(r *types.Report, outDir string) ([]gate.Check, error) {
 			c.Suite = strings.Fields(s.ContainerHierarchyTexts[0])[0]
 		}
 		for _, e := range s.ReportEntries {
-			if e.Name != piv.AttachmentEntry {
-				continue
+			switch e.Name {
+			case piv.AttachmentEntry:
+				if a, ok := e.GetRawValue().(gate.Attachment); ok {
+					c.Attachments = append(c.Attachments, a)
+				}
+			case piv.ObservedEntry:
+				if o, ok := e.GetRawValue().(piv.Observation); ok {
+					if c.Observed == nil {
+						c.Observed = map[string]any{}
+					}
+					c.Observed[o.Key] = o.Value
+				}
 			}
-			if a, ok := e.GetRawValue().(gate.Attachment); ok {
-				c.Attachments = append(c.Attachments, a)
-			}
+		}
+		// A check whose facts were gathered by another spec reports its
+		// own probe's time (piv.ProbeSeconds), not 0 s or the gathering.
+		if secs, ok := c.Observed[piv.ProbeSeconds].(float64); ok && secs >= 0 {
+			c.DurationSeconds = secs
 		}
 		checks = append(checks, c)
 	}

@@ -5,9 +5,13 @@
 package verify
 
 import (
+	"bytes"
 	"crypto/tls"
+	"errors"
 	"fmt"
+	"mime"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/tidwall/gjson"
 
@@ -26,48 +30,130 @@ func Port(f probe.TCPFact, port int, t target.Target) error {
 	return fmt.Errorf("port %d on %s: expected to accept TCP connections, got: %s", port, where(t, f.Addr), f.Err)
 }
 
-// Health: status and every JSON expectation.
+// Health: a whole answer, the expected status and, when the definition
+// names JSON expectations, a JSON body (by Content-Type and as a whole
+// document) holding every expected value. Nothing is judged on part of a
+// body: an answer cut short, over the size bound, or of another kind (an
+// HTML maintenance page that embeds {"status":"UP"}) fails with what was
+// seen.
 func Health(f probe.HTTPFact, h *config.Health, t target.Target) error {
-	if f.Err != "" {
-		return fmt.Errorf("GET %s on %s: no answer: %s", h.Path, t.Where(), f.Err)
+	if why := f.Incomplete(); why != "" {
+		return fmt.Errorf("GET %s on %s: %s%s", h.Path, t.Where(), why, seen(f))
 	}
 	var problems []string
 	if f.Status != h.Status {
 		problems = append(problems, fmt.Sprintf("expected status %d, got %d", h.Status, f.Status))
 	}
-	for _, e := range h.JSON {
-		got := gjson.GetBytes(f.Body, e.Path)
-		switch {
-		case !got.Exists():
-			problems = append(problems, fmt.Sprintf("expected %s = %q, but %s is missing", e.Path, e.Want, e.Path))
-		case got.String() != e.Want:
-			problems = append(problems, fmt.Sprintf("expected %s = %q, got %q", e.Path, e.Want, got.String()))
+	if len(h.JSON) > 0 {
+		if why := notJSON(f); why != "" {
+			problems = append(problems, why)
+		} else {
+			for _, e := range h.JSON {
+				got := gjson.GetBytes(f.Body, e.Path)
+				switch {
+				case !got.Exists():
+					problems = append(problems, fmt.Sprintf("expected %s = %q, but %s is missing", e.Path, e.Want, e.Path))
+				case got.String() != e.Want:
+					problems = append(problems, fmt.Sprintf("expected %s = %q, got %q", e.Path, e.Want, got.String()))
+				}
+			}
 		}
 	}
 	if len(problems) == 0 {
 		return nil
 	}
-	return fmt.Errorf("GET %s on %s: %s\nbody: %s", h.Path, t.Where(), strings.Join(problems, "; "), excerpt(f.Body))
+	return fmt.Errorf("GET %s on %s: %s%s", h.Path, t.Where(), strings.Join(problems, "; "), seen(f))
 }
 
 // Version returns the version the target reports, and an error when it
 // cannot be read or differs from expected ("" expects only that some
-// version is reported).
+// version is reported). The answer must be whole, 2xx and a JSON document:
+// a version read out of part of a body, or out of an HTML page, is not a
+// version the node reported.
 func Version(f probe.HTTPFact, v *config.Version, expected string, t target.Target) (string, error) {
-	if f.Err != "" {
-		return "", fmt.Errorf("GET %s on %s: no answer: %s", v.Path, t.Where(), f.Err)
+	if why := f.Incomplete(); why != "" {
+		return "", fmt.Errorf("GET %s on %s: %s%s", v.Path, t.Where(), why, seen(f))
 	}
 	if f.Status < 200 || f.Status > 299 {
-		return "", fmt.Errorf("GET %s on %s: expected a 2xx answer with the version, got status %d\nbody: %s", v.Path, t.Where(), f.Status, excerpt(f.Body))
+		return "", fmt.Errorf("GET %s on %s: expected a 2xx answer with the version, got status %d%s", v.Path, t.Where(), f.Status, seen(f))
+	}
+	if why := notJSON(f); why != "" {
+		return "", fmt.Errorf("GET %s on %s: %s%s", v.Path, t.Where(), why, seen(f))
 	}
 	got := gjson.GetBytes(f.Body, v.JSON)
 	if !got.Exists() || got.String() == "" {
-		return "", fmt.Errorf("GET %s on %s: JSON path %q (the running version) not found\nbody: %s", v.Path, t.Where(), v.JSON, excerpt(f.Body))
+		return "", fmt.Errorf("GET %s on %s: JSON path %q (the running version) not found%s", v.Path, t.Where(), v.JSON, seen(f))
 	}
 	if expected != "" && got.String() != expected {
 		return got.String(), fmt.Errorf("%s runs version %q, expected %q (GET %s, JSON %s)", t.Where(), got.String(), expected, v.Path, v.JSON)
 	}
 	return got.String(), nil
+}
+
+// notJSON says why f's body is not a JSON document ("" when it is). The
+// Content-Type must say JSON (application/json, anything+json), or say
+// nothing more specific than text/plain or be absent: servers that write
+// JSON without setting a type are common (Go's content sniffing labels it
+// text/plain) and the whole body must then still parse. Any other declared
+// type (text/html, application/xml) is another kind of answer, whatever it
+// embeds.
+func notJSON(f probe.HTTPFact) string {
+	if f.ContentType != "" {
+		mt, _, err := mime.ParseMediaType(f.ContentType)
+		switch {
+		case err != nil:
+			return fmt.Sprintf("expected a JSON body, got Content-Type %q (not a media type)", f.ContentType)
+		case mt == "application/json", strings.HasSuffix(mt, "+json"), mt == "text/plain":
+		default:
+			return fmt.Sprintf("expected a JSON body, got Content-Type %s", f.ContentType)
+		}
+	}
+	if !gjson.ValidBytes(f.Body) {
+		if len(bytes.TrimSpace(f.Body)) == 0 {
+			return "expected a JSON body, got an empty body"
+		}
+		return "expected a JSON body, but the body is not valid JSON"
+	}
+	return ""
+}
+
+// LatencyAnswer judges one latency sample: "" when it counts. A fast answer
+// that is not a healthy one measures nothing, so a sample of the health path
+// must pass Health; a sample of any other path must be a 2xx or 3xx. (The
+// probe has already refused answers that are not whole.)
+func LatencyAnswer(f probe.HTTPFact, tech config.Technical, t target.Target) string {
+	if why := f.Incomplete(); why != "" {
+		return why
+	}
+	if h := tech.Health; h != nil && tech.Latency != nil && tech.Latency.Path == h.Path {
+		if err := Health(f, h, t); err != nil {
+			return err.Error()
+		}
+		return ""
+	}
+	if f.Status < 200 || f.Status > 399 {
+		return fmt.Sprintf("status %d%s", f.Status, seen(f))
+	}
+	return ""
+}
+
+// seen renders what came back, for a failure message: status, content
+// type, size and an excerpt of the body.
+func seen(f probe.HTTPFact) string {
+	if f.Status == 0 {
+		return ""
+	}
+	ct := f.ContentType
+	if ct == "" {
+		ct = "none"
+	}
+	size := fmt.Sprintf("%d bytes", len(f.Body))
+	if f.Truncated {
+		size = fmt.Sprintf("more than %d bytes", probe.MaxBody)
+	} else if !f.Complete {
+		size = fmt.Sprintf("%d bytes read", len(f.Body))
+	}
+	return fmt.Sprintf("\nseen: status %d, Content-Type %s, %s\nbody: %s", f.Status, ct, size, excerpt(f.Body))
 }
 
 // TLSTrusted: the chain verifies against the trust root and the certificate
@@ -108,13 +194,20 @@ func TLSVersion(f probe.TLSFact, min string, t target.Target) error {
 	return nil
 }
 
-// Latency: p95 of the samples within budget, and no sample failed.
+// Latency: every requested sample was taken and counted (a whole,
+// accepted answer), and their p95 is within budget. Fewer samples than
+// asked for is a failure, not a smaller sample: the probe stops at the first
+// failed sample and says why.
 func Latency(f probe.LatencyFact, l *config.Latency, t target.Target) error {
-	if len(f.Samples) == 0 {
-		return fmt.Errorf("latency of GET %s on %s: no sample succeeded (%d errors, first: %s)", l.Path, t.Where(), f.Errors, f.FirstErr)
+	if f.Errors > 0 || len(f.Samples) == 0 {
+		msg := fmt.Sprintf("latency of GET %s on %s: %d of %d samples taken before one failed: %s", l.Path, t.Where(), len(f.Samples), f.Requested, firstNonEmpty(f.FirstErr, f.Stopped))
+		if f.Stopped != "" && f.FirstErr != "" {
+			msg += "\n(" + f.Stopped + ")"
+		}
+		return errors.New(msg)
 	}
-	if f.Errors > 0 {
-		return fmt.Errorf("latency of GET %s on %s: %d of %d samples failed (first: %s)", l.Path, t.Where(), f.Errors, f.Errors+len(f.Samples), f.FirstErr)
+	if len(f.Samples) < f.Requested {
+		return fmt.Errorf("latency of GET %s on %s: only %d of %d samples taken: %s", l.Path, t.Where(), len(f.Samples), f.Requested, firstNonEmpty(f.Stopped))
 	}
 	if f.P95 > l.P95.D() {
 		return fmt.Errorf("latency of GET %s on %s: p95 %s over %d samples, budget %s (p50 %s, max %s)", l.Path, t.Where(), f.P95.Round(100e3), len(f.Samples), l.P95.D(), f.P50.Round(100e3), f.Max.Round(100e3))
@@ -145,7 +238,11 @@ func where(t target.Target, addr string) string {
 func excerpt(b []byte) string {
 	s := strings.TrimSpace(string(b))
 	if len(s) > bodyExcerpt {
-		return s[:bodyExcerpt] + "…"
+		cut := bodyExcerpt
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		return s[:cut] + "…"
 	}
 	if s == "" {
 		return "(empty)"

@@ -3,6 +3,11 @@
 // gathered once, concurrently for every target and probe under the run's
 // deadline, by the first spec that needs them; each spec then only judges
 // (pkg/verify), so a gate costs about one round trip, not one per check.
+//
+// Every spec records what it saw (piv.Observe), on pass as on failure, and
+// the time its own probe took (piv.ProbeSeconds): the spec that happened to
+// gather the facts would otherwise carry the whole gathering and every other
+// spec 0 s.
 package technical
 
 import (
@@ -33,7 +38,12 @@ func (f *facts) get(r *piv.Run) *facts {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			all := probe.Gather(r.Ctx, r.App, []target.Target{r.Target}, probe.Options{Latency: r.App.Technical.Latency != nil})
+			all := probe.Gather(r.Ctx, r.App, []target.Target{r.Target}, probe.Options{
+				Latency: r.App.Technical.Latency != nil,
+				LatencyAccept: func(h probe.HTTPFact) string {
+					return verify.LatencyAnswer(h, r.App.Technical, r.Target)
+				},
+			})
 			f.primary = all.Targets[r.Target.Name]
 			if f.primary == nil {
 				f.primary = &probe.TargetFacts{Target: r.Target}
@@ -64,6 +74,29 @@ func check(err error) {
 	}
 }
 
+// observe records a fact's description and its probe's duration for the
+// current check (gate.json checks[].observed, durationSeconds).
+func observe(seconds float64, observed map[string]any) {
+	for k, v := range observed {
+		piv.Observe(k, v)
+	}
+	piv.Observe(piv.ProbeSeconds, seconds)
+}
+
+// byNode records one observation per node under "nodes" and, as the check's
+// duration, the slowest node's probe: they ran side by side.
+func byNode(nodes []*probe.TargetFacts, describe func(*probe.TargetFacts) (float64, map[string]any)) {
+	all := map[string]any{}
+	slowest := 0.0
+	for _, nf := range nodes {
+		secs, m := describe(nf)
+		all[nf.Target.Name] = m
+		slowest = max(slowest, secs)
+	}
+	piv.Observe("nodes", all)
+	piv.Observe(piv.ProbeSeconds, slowest)
+}
+
 // Technical checks run first: they are cheap, and when one fails it explains
 // the functional failures that follow.
 var _ = Describe("technical", piv.Technical, SpecPriority(100), func() {
@@ -82,21 +115,25 @@ var _ = Describe("technical", piv.Technical, SpecPriority(100), func() {
 			if !ok {
 				Fail(fmt.Sprintf("port %d on %s: no fact gathered (run interrupted?)", port, t.Where()))
 			}
+			observe(fact.Elapsed.Seconds(), fact.Observed())
 			check(verify.Port(fact, port, t))
 		})
 	}
 
 	if tls := tc.TLS; tls != nil {
 		It(fmt.Sprintf("tls certificate is trusted and valid for %s", t.Host()), func() {
-			check(verify.TLSTrusted(tlsFact(f.get(r), t), t))
+			fact := tlsFact(f.get(r), t)
+			check(verify.TLSTrusted(fact, t))
 		})
 		if tls.MinDaysValid > 0 {
 			It(fmt.Sprintf("tls certificate is valid for at least %d more days", tls.MinDaysValid), func() {
-				check(verify.TLSDaysLeft(tlsFact(f.get(r), t), tls.MinDaysValid, t))
+				fact := tlsFact(f.get(r), t)
+				check(verify.TLSDaysLeft(fact, tls.MinDaysValid, t))
 			})
 		}
 		It(fmt.Sprintf("tls protocol is at least %s", tls.MinVersion), func() {
-			check(verify.TLSVersion(tlsFact(f.get(r), t), tls.MinVersion, t))
+			fact := tlsFact(f.get(r), t)
+			check(verify.TLSVersion(fact, tls.MinVersion, t))
 		})
 	}
 
@@ -106,6 +143,7 @@ var _ = Describe("technical", piv.Technical, SpecPriority(100), func() {
 			if hf == nil {
 				Fail("health: no fact gathered on " + t.Where())
 			}
+			observe(hf.Elapsed.Seconds(), hf.Observed(jsonPaths(h)...))
 			check(verify.Health(*hf, h, t))
 		})
 	}
@@ -115,8 +153,15 @@ var _ = Describe("technical", piv.Technical, SpecPriority(100), func() {
 	// a deployer, after the last node, that no node was left unhealthy.
 	if len(r.Nodes) > 0 && tc.Health != nil {
 		It(fmt.Sprintf("health every node (%d) answers %s with %d", len(r.Nodes), tc.Health.Path, tc.Health.Status), func() {
+			nodes := f.get(r).nodes
+			byNode(nodes, func(nf *probe.TargetFacts) (float64, map[string]any) {
+				if nf.Health == nil {
+					return 0, nil
+				}
+				return nf.Health.Elapsed.Seconds(), nf.Health.Observed(jsonPaths(tc.Health)...)
+			})
 			var problems []string
-			for _, nf := range f.get(r).nodes {
+			for _, nf := range nodes {
 				if nf.Health == nil {
 					problems = append(problems, nf.Target.Where()+": no health fact gathered")
 				} else if err := verify.Health(*nf.Health, tc.Health, nf.Target); err != nil {
@@ -130,8 +175,15 @@ var _ = Describe("technical", piv.Technical, SpecPriority(100), func() {
 	}
 	if len(r.Nodes) > 0 && tc.TLS != nil {
 		It(fmt.Sprintf("tls every node (%d) presents a trusted certificate for %s", len(r.Nodes), t.Host()), func() {
+			nodes := f.get(r).nodes
+			byNode(nodes, func(nf *probe.TargetFacts) (float64, map[string]any) {
+				if nf.TLS == nil {
+					return 0, nil
+				}
+				return nf.TLS.Elapsed.Seconds(), nf.TLS.Observed()
+			})
 			var problems []string
-			for _, nf := range f.get(r).nodes {
+			for _, nf := range nodes {
 				if nf.TLS == nil {
 					problems = append(problems, nf.Target.Where()+": no TLS fact gathered")
 				} else if err := verify.TLSTrusted(*nf.TLS, nf.Target); err != nil {
@@ -158,18 +210,33 @@ var _ = Describe("technical", piv.Technical, SpecPriority(100), func() {
 			if got != "" {
 				r.ObserveVersion(got)
 			}
+			observed := vf.Observed(v.JSON)
+			observed["version"] = got
+			observed["expectedVersion"] = r.ExpectedVersion
+			observe(vf.Elapsed.Seconds(), observed)
 			check(err)
 		})
 		if len(r.Nodes) > 0 {
 			It(fmt.Sprintf("version is the same on every node (%d nodes)", len(r.Nodes)), func() {
 				byVersion := map[string][]string{}
+				versions := map[string]any{}
+				slowest := 0.0
 				var problems []string
-				for _, nf := range f.get(r).nodes {
+				nodes := f.get(r).nodes
+				defer func() {
+					// Recorded whatever the outcome: the versions per node
+					// are the evidence of a consistent pool.
+					piv.Observe("versions", versions)
+					piv.Observe(piv.ProbeSeconds, slowest)
+				}()
+				for _, nf := range nodes {
 					if nf.Version == nil {
 						problems = append(problems, nf.Target.Where()+": no fact gathered")
 						continue
 					}
 					got, err := verify.Version(*nf.Version, v, r.ExpectedVersion, nf.Target)
+					slowest = max(slowest, nf.Version.Elapsed.Seconds())
+					versions[nf.Target.Name] = got
 					if err != nil {
 						problems = append(problems, err.Error())
 					}
@@ -198,16 +265,32 @@ var _ = Describe("technical", piv.Technical, SpecPriority(100), func() {
 			if lf == nil {
 				Fail("latency: no fact gathered on " + t.Where())
 			}
+			observed := lf.Observed()
+			observed["p95Budget"] = l.P95.D().Seconds()
+			observe(lf.Elapsed.Seconds(), observed)
 			check(verify.Latency(*lf, l, t))
 		})
 	}
 })
 
+// tlsFact is the primary target's TLS fact, recorded as the check's
+// observation.
 func tlsFact(f *facts, t target.Target) probe.TLSFact {
 	if f.primary.TLS == nil {
 		Fail("tls: no fact gathered on " + t.Where())
 	}
-	return *f.primary.TLS
+	fact := *f.primary.TLS
+	observe(fact.Elapsed.Seconds(), fact.Observed())
+	return fact
+}
+
+// jsonPaths are the gjson paths a health check judges.
+func jsonPaths(h *config.Health) []string {
+	paths := make([]string, len(h.JSON))
+	for i, e := range h.JSON {
+		paths[i] = e.Path
+	}
+	return paths
 }
 
 // expectations renders " with status=UP, checks.db=UP" for a spec name.
