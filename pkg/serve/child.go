@@ -68,7 +68,7 @@ func (s *Server) runChild(ctx context.Context, g Gate, dir string, started time.
 	stdout.max = 64 << 20
 	cmd.Stdout = &stdout
 	var stderrTail limitedBuffer
-	stderrTail.max, stderrTail.keepTail = 16 << 10, true
+	stderrTail.max, stderrTail.keepTail = 16<<10, true
 	var stderr io.Writer = &stderrTail
 	if f, err := os.Create(filepath.Join(dir, "piv-stderr.log")); err == nil {
 		defer f.Close()

@@ -15,7 +15,7 @@ import (
 // --node NAME | --service --expect-version V --label-filter EXPR
 // --remediation FILE`. Scope is "node" (Node set) or "service" (Node empty).
 type Gate struct {
-	App, Node, Scope                         string
+	App, Node, Scope                        string
 	ExpectVersion, LabelFilter, Remediation string
 }
 
