@@ -7,38 +7,137 @@ import (
 
 	"github.com/go-rod/rod"
 	"github.com/go-rod/rod/lib/proto"
+
+	"github.com/piv-gate/piv/pkg/secret"
 )
 
 // PasswordSelector is always masked by Capture, whatever the caller asks.
 const PasswordSelector = "input[type=password]"
 
-// maskJS blanks the values of matching form fields and lays a black box over
-// every matching element, remembering what it changed so unmaskJS can put
-// the page back. A selector that does not parse is skipped.
-const maskJS = `(sels) => {
-  const st = {vals: [], boxes: []}; const seen = new Set();
-  for (const s of sels) {
-    let els; try { els = document.querySelectorAll(s); } catch (e) { continue; }
-    for (const el of els) {
-      if (seen.has(el)) continue; seen.add(el);
-      if (el.tagName === "INPUT" || el.tagName === "TEXTAREA") { st.vals.push([el, el.value]); el.value = ""; }
-      const r = el.getBoundingClientRect();
-      if (r.width > 0 && r.height > 0) {
-        const d = document.createElement("div");
-        d.setAttribute("data-piv-mask", "");
-        d.style.cssText = "position:absolute;margin:0;padding:0;border:0;background:#000;z-index:2147483647;pointer-events:none;" +
-          "left:" + (r.left + window.scrollX) + "px;top:" + (r.top + window.scrollY) + "px;width:" + r.width + "px;height:" + r.height + "px";
-        document.documentElement.appendChild(d); st.boxes.push(d);
+// ErrScreenshotWithheld is returned (wrapped, with why) by Capture when the
+// page still showed a registered secret after masking: no screenshot is
+// taken or kept, and the caller attaches a note in its place. The HTML is
+// still returned.
+var ErrScreenshotWithheld = errors.New("screenshot withheld")
+
+// walkJS is shared by maskJS and verifyJS: it visits every document a
+// screenshot can show (the page, its open shadow roots, same-origin
+// frames) and calls visit(root, frameEl) for each, where frameEl is the
+// top-level <iframe> the root is shown in, or null. Frames it cannot look
+// into (other origins) are reported through opaque(frameEl).
+const walkJS = `
+  const walk = (visit, opaque) => {
+    const seen = new Set();
+    const go = (root, frame) => {
+      if (seen.has(root)) return; seen.add(root);
+      visit(root, frame);
+      for (const el of root.querySelectorAll("*")) {
+        if (el.shadowRoot) go(el.shadowRoot, frame);
+        if (el.tagName === "IFRAME" || el.tagName === "FRAME" || el.tagName === "OBJECT" || el.tagName === "EMBED") {
+          let d = null; try { d = el.contentDocument; } catch (e) {}
+          if (d && d.documentElement) go(d, frame || el); else opaque(frame || el);
+        }
+      }
+    };
+    go(document, null);
+  };
+  const textNodes = (root) => {
+    const out = []; const start = root.nodeType === 9 ? root.documentElement : root;
+    if (!start) return out;
+    const w = document.createTreeWalker(start, NodeFilter.SHOW_TEXT);
+    for (let n = w.nextNode(); n; n = w.nextNode()) out.push(n);
+    return out;
+  };
+  const rootText = (root) => root.nodeType === 9 ? (root.documentElement ? root.documentElement.textContent : "") : root.textContent;
+  // Attributes whose change would make the page load something: left as
+  // they are, and their element covered instead.
+  const loads = (el, name) => ["src", "srcset", "href", "data", "poster", "action", "formaction"].includes(name) && el.tagName !== "A";
+`
+
+// maskJS hides every registered secret, in any form (secret.Pattern), and
+// every field matching sels (password fields always) from the rendered
+// page: text nodes holding one have it replaced by the mask, form fields
+// (of every type) holding one are emptied, attributes holding one are
+// rewritten, and a text split over several nodes (<b>hun</b>ter2) empties
+// the smallest element holding it whole. Each such element, and each frame
+// that cannot be looked into, is also covered with a black box. What was
+// changed is remembered in window.__pivMask so unmaskJS can put the page
+// back. A selector that does not parse is skipped.
+const maskJS = `(sels, pat) => {` + walkJS + `
+  const re = pat ? new RegExp(pat) : null, reG = pat ? new RegExp(pat, "g") : null;
+  const hit = (s) => !!re && typeof s === "string" && s !== "" && re.test(s);
+  const st = {vals: [], texts: [], attrs: [], boxes: [], covered: []}; const boxed = new Set();
+  const box = (el) => {
+    if (!el || boxed.has(el) || el === document.documentElement) return; boxed.add(el);
+    const r = el.getBoundingClientRect();
+    if (r.width > 0 && r.height > 0) {
+      const d = document.createElement("div");
+      d.setAttribute("data-piv-mask", "");
+      d.style.cssText = "position:absolute;margin:0;padding:0;border:0;background:#000;z-index:2147483647;pointer-events:none;" +
+        "left:" + (r.left + window.scrollX) + "px;top:" + (r.top + window.scrollY) + "px;width:" + r.width + "px;height:" + r.height + "px";
+      document.documentElement.appendChild(d); st.boxes.push(d);
+    }
+  };
+  const blankValue = (el, frame) => {
+    if ((el.tagName === "INPUT" || el.tagName === "TEXTAREA") && el.value !== "") { st.vals.push([el, el.value]); el.value = ""; }
+    box(frame || el);
+  };
+  walk((root, frame) => {
+    for (const s of sels) {
+      let els; try { els = root.querySelectorAll(s); } catch (e) { continue; }
+      for (const el of els) blankValue(el, frame);
+    }
+    if (!re) return;
+    for (const el of root.querySelectorAll("input, textarea")) if (hit(el.value)) blankValue(el, frame);
+    for (const n of textNodes(root)) {
+      if (hit(n.data)) { st.texts.push([n, n.data]); n.data = n.data.replace(reG, "[REDACTED]"); box(frame || n.parentElement); }
+    }
+    for (const el of root.querySelectorAll("*")) {
+      for (const a of Array.from(el.attributes)) {
+        if (!hit(a.value)) continue;
+        if (loads(el, a.name)) { st.covered.push([el, a.name]); box(frame || el); continue; }
+        st.attrs.push([el, a.name, a.value]); el.setAttribute(a.name, a.value.replace(reG, "[REDACTED]")); box(frame || el);
       }
     }
-  }
+    // A secret split over several text nodes: empty the smallest element
+    // that holds it whole (descendants come before ancestors here).
+    for (const el of Array.from(root.querySelectorAll("*")).reverse()) {
+      if (!hit(el.textContent)) continue;
+      for (const n of textNodes(el)) { st.texts.push([n, n.data]); n.data = ""; }
+      box(frame || el);
+    }
+  }, (frame) => box(frame));
   window.__pivMask = st;
-  return st.vals.length;
+  return st.vals.length + st.texts.length + st.attrs.length;
+}`
+
+// verifyJS looks again, after masking, at everything a screenshot can show
+// and returns where a secret is still present ("" when nowhere). Elements
+// are named by tag (and id when the id holds no secret), never by content.
+const verifyJS = `(pat) => {` + walkJS + `
+  if (!pat) return "";
+  const re = new RegExp(pat); const hit = (s) => typeof s === "string" && s !== "" && re.test(s);
+  const st = window.__pivMask || {covered: []};
+  const name = (el) => el.tagName.toLowerCase() + (el.id && !hit(el.id) ? "#" + el.id : "");
+  const left = [];
+  walk((root, frame) => {
+    for (const el of root.querySelectorAll("input, textarea, select")) if (hit(el.value)) left.push("the value of " + name(el));
+    for (const n of textNodes(root)) if (hit(n.data)) left.push("text in " + (n.parentElement ? name(n.parentElement) : "the page"));
+    if (hit(rootText(root))) left.push("text of the page");
+    for (const el of root.querySelectorAll("*")) {
+      for (const a of Array.from(el.attributes)) {
+        if (hit(a.value) && !st.covered.some(([e, n]) => e === el && n === a.name)) left.push("attribute " + a.name + " of " + name(el));
+      }
+    }
+  }, () => {});
+  return Array.from(new Set(left)).slice(0, 5).join("; ");
 }`
 
 const unmaskJS = `() => {
   const st = window.__pivMask; if (!st) return;
-  for (const [el, v] of st.vals) el.value = v;
+  for (const [n, v] of st.texts.reverse()) n.data = v;
+  for (const [el, a, v] of st.attrs.reverse()) el.setAttribute(a, v);
+  for (const [el, v] of st.vals.reverse()) el.value = v;
   for (const d of st.boxes) d.remove();
   delete window.__pivMask;
 }`
@@ -47,7 +146,9 @@ const unmaskJS = `() => {
 // attributes of matching fields removed, other matching elements' text
 // replaced. Typed values are DOM properties, which serialization never
 // includes; a value attribute (server-rendered or set by script) would be,
-// hence the scrub. The live page is not touched.
+// hence the scrub. It runs while the page is masked, so registered secrets
+// are already replaced; the caller redacts the text once more (in every
+// form) before it is written. The live page is not touched.
 const htmlJS = `(sels) => {
   const root = document.documentElement.cloneNode(true);
   root.querySelectorAll("[data-piv-mask]").forEach((e) => e.remove());
@@ -62,19 +163,34 @@ const htmlJS = `(sels) => {
   return dt + root.outerHTML;
 }`
 
+// beforeScreenshot, when set (tests), is called with the masked page right
+// before the screenshot is taken.
+var beforeScreenshot func(*rod.Page)
+
 // Capture takes a PNG screenshot of the viewport and the page's HTML, the
-// evidence attached to a failed browser check. Password fields and every
-// element matching maskSelectors are blanked and covered with a black box
-// for the screenshot, and scrubbed from the HTML; the page is restored
-// afterwards, so Capture may also be used mid-journey.
+// evidence attached to a failed browser check.
+//
+// No screenshot may show a secret. Before it is taken, password fields and
+// every element matching maskSelectors are blanked and covered, and so is
+// every element whose text, form value or attributes hold a registered
+// secret (secret.Register) in any of its forms. The page is then checked
+// again, before and after the screenshot: if a secret can still be seen
+// (a script put it back, a form Capture cannot clear), the screenshot is
+// dropped and the error wraps ErrScreenshotWithheld with where it was seen;
+// the HTML is still returned. Canvas drawings, images of text and
+// cross-origin frames cannot be read: frames are covered whole, the others
+// are beyond what a DOM check can know.
+//
+// The page is restored afterwards, so Capture may also be used mid-journey.
 func Capture(ctx context.Context, page *rod.Page, maskSelectors []string) (png []byte, html []byte, err error) {
 	ctx, cancel := context.WithTimeout(ctx, CaptureTimeout)
 	defer cancel()
 	p := page.Context(ctx)
 	sels := append([]string{PasswordSelector}, maskSelectors...)
+	pat := secret.Pattern()
 
-	if _, err := p.Evaluate(rod.Eval(maskJS, sels)); err != nil {
-		return nil, nil, fmt.Errorf("browser: masking secret fields: %w", err)
+	if _, err := p.Evaluate(rod.Eval(maskJS, sels, pat)); err != nil {
+		return nil, nil, fmt.Errorf("browser: masking secrets: %w", err)
 	}
 	defer func() {
 		// Restore even when ctx is done: the spec may go on with the page.
@@ -84,17 +200,51 @@ func Capture(ctx context.Context, page *rod.Page, maskSelectors []string) (png [
 			err = fmt.Errorf("browser: restoring masked fields: %w", uerr)
 		}
 	}()
+	pageHTML := func() ([]byte, error) {
+		res, err := p.Evaluate(rod.Eval(htmlJS, sels))
+		if err != nil {
+			return nil, fmt.Errorf("browser: page HTML: %w", err)
+		}
+		s := res.Value.Str()
+		if s == "" {
+			return nil, errors.New("browser: page HTML: empty")
+		}
+		return secret.RedactBytes([]byte(s)), nil
+	}
+	withheld := func(when, where string) ([]byte, []byte, error) {
+		h, herr := pageHTML()
+		return nil, h, errors.Join(fmt.Errorf("%w: a secret was still visible %s masking (%s), so no screenshot was kept",
+			ErrScreenshotWithheld, when, secret.Redact(where)), herr)
+	}
+	verify := func() (string, error) {
+		res, err := p.Evaluate(rod.Eval(verifyJS, pat))
+		if err != nil {
+			return "", fmt.Errorf("browser: checking the masked page: %w", err)
+		}
+		return res.Value.Str(), nil
+	}
+
+	where, err := verify()
+	if err != nil {
+		return nil, nil, err
+	}
+	if where != "" {
+		return withheld("after", where)
+	}
+	if beforeScreenshot != nil {
+		beforeScreenshot(p)
+	}
 	png, err = p.Screenshot(false, &proto.PageCaptureScreenshot{Format: proto.PageCaptureScreenshotFormatPng})
 	if err != nil {
 		return nil, nil, fmt.Errorf("browser: screenshot: %w", err)
 	}
-	res, err := p.Evaluate(rod.Eval(htmlJS, sels))
-	if err != nil {
-		return png, nil, fmt.Errorf("browser: page HTML: %w", err)
+	// The page may have changed while the picture was taken.
+	if where, err = verify(); err != nil || where != "" {
+		if err != nil {
+			return nil, nil, err
+		}
+		return withheld("while taking the screenshot, after", where)
 	}
-	s := res.Value.Str()
-	if s == "" {
-		return png, nil, errors.New("browser: page HTML: empty")
-	}
-	return png, []byte(s), nil
+	html, err = pageHTML()
+	return png, html, err
 }

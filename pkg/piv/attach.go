@@ -1,6 +1,7 @@
 package piv
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/onsi/ginkgo/v2"
 
+	"github.com/piv-gate/piv/pkg/browser"
 	"github.com/piv-gate/piv/pkg/gate"
 	"github.com/piv-gate/piv/pkg/secret"
 )
@@ -17,8 +19,9 @@ var unsafeName = regexp.MustCompile(`[^a-zA-Z0-9._-]+`)
 
 // Attach writes data next to gate.json and links it to the current spec
 // (gate.json checks[].attachments, JUnit, report.html). Text is redacted
-// before it is written; images cannot be, so callers mask secret fields
-// before taking a screenshot (Page does).
+// before it is written, in every form a secret can take (secret.RedactBytes);
+// images cannot be, so callers mask secrets before taking a screenshot and
+// withhold it when they cannot (browser.Capture, which Page uses).
 func Attach(name, contentType string, data []byte) {
 	r := mustCurrent()
 	if strings.HasPrefix(contentType, "text/") || strings.Contains(contentType, "json") || strings.Contains(contentType, "xml") {
@@ -40,16 +43,21 @@ func Attach(name, contentType string, data []byte) {
 	ginkgo.AddReportEntry(AttachmentEntry, gate.Attachment{Name: name, ContentType: contentType, Path: rel}, ginkgo.ReportEntryVisibilityNever)
 }
 
-// Secret reads a secret from the environment variable name. The value is
-// redacted from every output from this moment on. An unset variable fails
-// the spec with what to export.
-func Secret(name string) secret.Secret {
-	v, ok := os.LookupEnv(name)
-	if !ok || v == "" {
-		failf("secret %s is not set: export %s=… in the environment that runs piv (it is never read from files or flags)", name, name)
+// attachCapture attaches a failure capture: the screenshot and the page
+// HTML, or, when the screenshot was withheld because a secret could not be
+// masked, a note saying so in its place (and the HTML, redacted).
+func attachCapture(png, html []byte, err error) {
+	switch {
+	case err == nil:
+	case errors.Is(err, browser.ErrScreenshotWithheld):
+		Attach("screenshot-withheld.txt", "text/plain", []byte(secret.Redact(err.Error())+"\n"))
+	default:
+		ginkgo.GinkgoWriter.Printf("piv: screenshot failed: %v\n", err)
 	}
-	if len(v) < 4 {
-		failf("secret %s is shorter than 4 characters: too short to redact safely", name)
+	if len(png) > 0 {
+		Attach("screenshot.png", "image/png", png)
 	}
-	return secret.New(name, v)
+	if len(html) > 0 {
+		Attach("page.html", "text/html", html)
+	}
 }

@@ -143,16 +143,6 @@ func (p *Page) attachEvidence() {
 	if c, ok := r.Browser.(interface {
 		Capture(p *Page) (png, html []byte, err error)
 	}); ok {
-		png, html, err := c.Capture(p)
-		if err != nil {
-			ginkgo.GinkgoWriter.Printf("piv: screenshot failed: %v\n", err)
-			return
-		}
-		if len(png) > 0 {
-			Attach("screenshot.png", "image/png", png)
-		}
-		if len(html) > 0 {
-			Attach("page.html", "text/html", html)
-		}
+		attachCapture(c.Capture(p))
 	}
 }

@@ -31,6 +31,7 @@ type Run struct {
 	mu       sync.Mutex
 	observed string
 	abort    string
+	missing  []string // secrets asked for but not set (secrets.go)
 	attachN  int
 }
 
