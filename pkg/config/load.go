@@ -43,26 +43,31 @@ func (es Errors) Error() string {
 	return strings.Join(s, "\n")
 }
 
-// lineError is returned by the custom YAML unmarshalers so the loader can
-// attach the file name.
-type lineError struct {
-	line int
-	msg  string
+// lineErrors is what the custom YAML unmarshalers return: a *yaml.TypeError,
+// which yaml.v3 collects and then goes on decoding, so that one bad value
+// does not hide the problems after it (any other error stops the decoder).
+// Its messages are "line N: …", which yamlMessage positions.
+func lineErrors(errs ...string) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	return &yaml.TypeError{Errors: errs}
 }
 
-func (e *lineError) Error() string { return fmt.Sprintf("line %d: %s", e.line, e.msg) }
+func lineMsg(line int, msg string) string { return fmt.Sprintf("line %d: %s", line, msg) }
 
 // UnmarshalYAML accepts Go durations only: "90" is ambiguous (seconds? ms?).
+// A negative duration is an error: no bound or budget is negative.
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind != yaml.ScalarNode {
-		return &lineError{n.Line, "expected a duration such as 250ms or 2m"}
+		return lineErrors(lineMsg(n.Line, "expected a duration such as 250ms or 2m"))
 	}
-	v, err := time.ParseDuration(n.Value)
+	v, err := time.ParseDuration(strings.TrimSpace(n.Value))
 	if err != nil {
-		return &lineError{n.Line, fmt.Sprintf("bad duration %q: want a Go duration such as 250ms, 30s or 2m", n.Value)}
+		return lineErrors(lineMsg(n.Line, fmt.Sprintf("bad duration %q: want a Go duration such as 250ms, 30s or 2m", n.Value)))
 	}
 	if v < 0 {
-		return &lineError{n.Line, fmt.Sprintf("duration %q is negative", n.Value)}
+		return lineErrors(lineMsg(n.Line, fmt.Sprintf("duration %q is negative", n.Value)))
 	}
 	*d = Duration(v)
 	return nil
@@ -71,16 +76,18 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 // UnmarshalYAML keeps the file order of a {gjson-path: value} mapping.
 func (es *Expectations) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind != yaml.MappingNode {
-		return &lineError{n.Line, "json: expected a mapping of gjson path to expected value, e.g. { status: UP }"}
+		return lineErrors(lineMsg(n.Line, "json: expected a mapping of gjson path to expected value, e.g. { status: UP }"))
 	}
+	var errs []string
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		if v.Kind != yaml.ScalarNode {
-			return &lineError{v.Line, fmt.Sprintf("json: %q: expected a single value (string, number or boolean)", k.Value)}
+			errs = append(errs, lineMsg(v.Line, fmt.Sprintf("json: %q: expected a single value (string, number or boolean)", k.Value)))
+			continue
 		}
 		*es = append(*es, Expectation{Path: k.Value, Want: v.Value, Line: k.Line})
 	}
-	return nil
+	return lineErrors(errs...)
 }
 
 var yamlLine = regexp.MustCompile(`^line (\d+): (.*)$`)
@@ -114,29 +121,64 @@ func Parse(path string, data []byte) (*App, error) {
 		return nil, Errors{{File: path, Line: line, Msg: "expected a mapping with keys app, service, nodes, technical, …"}}
 	}
 	a.lines = lineIndex{root: root.Content[0]}
+	// Every problem is reported in one pass: values given empty, then what
+	// the decoder found (unknown keys, wrong types, bad durations: yaml.v3
+	// collects these and decodes the rest), then what validation finds in
+	// what did decode. Only a syntax error stops early: nothing after it
+	// can be trusted.
+	errs := blankValues(path, root.Content[0])
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
+	decodeLines := map[int]bool{}
 	if err := dec.Decode(a); err != nil {
-		return nil, yamlErrors(path, err)
+		var te *yaml.TypeError
+		if !errors.As(err, &te) {
+			return nil, yamlErrors(path, err)
+		}
+		for _, e := range asErrors(yamlErrors(path, err)) {
+			decodeLines[e.Line] = true
+			errs = append(errs, e)
+		}
 	}
 	// A second document in the same file would be silently ignored: refuse it.
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
-		return nil, Errors{{File: path, Line: extra.Line, Msg: "more than one YAML document: one application per file"}}
+		errs = append(errs, &Error{File: path, Line: extra.Line, Msg: "more than one YAML document: one application per file"})
 	}
 	a.File = path
-	if errs := a.defaultAndValidate(); len(errs) > 0 {
+	// Validation sees a partly decoded definition when the decoder found
+	// problems: skip what it says about a value the decoder or the blank
+	// check already reported (same line, or same key), so each problem is
+	// said once.
+	blankKeys := map[string]bool{}
+	for _, e := range errs {
+		blankKeys[keyOf(e.Msg)] = true
+	}
+	for _, e := range a.defaultAndValidate() {
+		if decodeLines[e.Line] || blankKeys[keyOf(e.Msg)] {
+			continue
+		}
+		errs = append(errs, e)
+	}
+	if len(errs) > 0 {
+		sort.SliceStable(errs, func(i, j int) bool { return errs[i].Line < errs[j].Line })
 		return nil, errs
 	}
 	return a, nil
 }
 
+// keyOf is the key path an error message starts with ("technical.health.path"
+// of "technical.health.path: missing").
+func keyOf(msg string) string {
+	k, _, ok := strings.Cut(msg, ": ")
+	if !ok || strings.ContainsAny(k, " \"") {
+		return msg
+	}
+	return k
+}
+
 // yamlErrors turns yaml.v3's messages into file:line errors with user words.
 func yamlErrors(path string, err error) error {
-	var le *lineError
-	if errors.As(err, &le) {
-		return Errors{{File: path, Line: le.line, Msg: le.msg}}
-	}
 	var te *yaml.TypeError
 	if errors.As(err, &te) {
 		var out Errors

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -47,6 +48,8 @@ func (a *App) defaultAndValidate() Errors {
 		bad("service.url: missing: the URL customers use, e.g. https://quote.example:443", "service")
 	} else if u, err := url.Parse(a.Service.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
 		bad(fmt.Sprintf("service.url: %q is not an http(s) URL with a host name", a.Service.URL), "service", "url")
+	} else if n, err := strconv.Atoi(u.Port()); u.Port() != "" && (err != nil || n < 1 || n > 65535) {
+		bad(fmt.Sprintf("service.url: %q: port %s is not a TCP port (1 to 65535)", a.Service.URL, u.Port()), "service", "url")
 	} else {
 		if u.Port() == "" {
 			if u.Scheme == "https" {
@@ -117,7 +120,9 @@ func (a *App) defaultAndValidate() Errors {
 		} else if h.Path[0] != '/' {
 			bad(fmt.Sprintf("technical.health.path: %q must start with /", h.Path), "technical", "health", "path")
 		}
-		if h.Status == 0 {
+		if h.Status == 0 && a.lines.has("technical", "health", "status") {
+			bad("technical.health.status: 0 is not an HTTP status (omit the key for 200)", "technical", "health", "status")
+		} else if h.Status == 0 {
 			h.Status = DefaultHealthStatus
 		} else if h.Status < 100 || h.Status > 599 {
 			bad(fmt.Sprintf("technical.health.status: %d is not an HTTP status", h.Status), "technical", "health", "status")
@@ -156,19 +161,27 @@ func (a *App) defaultAndValidate() Errors {
 			} else {
 				bad("technical.latency.path: missing", "technical", "latency")
 			}
+		} else if l.Path[0] != '/' {
+			bad(fmt.Sprintf("technical.latency.path: %q must start with /", l.Path), "technical", "latency", "path")
 		}
-		if l.Samples == 0 {
+		if l.Samples == 0 && a.lines.has("technical", "latency", "samples") {
+			bad(fmt.Sprintf("technical.latency.samples: 0: want 1 to 1000 (omit the key for %d)", DefaultLatencySamples), "technical", "latency", "samples")
+		} else if l.Samples == 0 {
 			l.Samples = DefaultLatencySamples
 		} else if l.Samples < 1 || l.Samples > 1000 {
 			bad(fmt.Sprintf("technical.latency.samples: %d: want 1 to 1000", l.Samples), "technical", "latency", "samples")
 		}
-		if l.P95 == 0 {
+		if l.P95 == 0 && a.lines.has("technical", "latency", "p95") {
+			bad("technical.latency.p95: 0 is no budget: give one, e.g. 250ms", "technical", "latency", "p95")
+		} else if l.P95 == 0 {
 			bad("technical.latency.p95: missing: the budget, e.g. 250ms", "technical", "latency")
 		}
 	}
 
 	// settle
-	if a.Settle.Consecutive == 0 {
+	if a.Settle.Consecutive == 0 && a.lines.has("settle", "consecutive") {
+		bad(fmt.Sprintf("settle.consecutive: 0: want 1 to 100 (omit the key for %d)", DefaultConsecutive), "settle", "consecutive")
+	} else if a.Settle.Consecutive == 0 {
 		a.Settle.Consecutive = DefaultConsecutive
 	} else if a.Settle.Consecutive < 1 || a.Settle.Consecutive > 100 {
 		bad(fmt.Sprintf("settle.consecutive: %d: want 1 to 100", a.Settle.Consecutive), "settle", "consecutive")
@@ -198,9 +211,18 @@ func (a *App) validateEphemeral() Errors {
 		errs = append(errs, &Error{File: a.File, Line: a.lines.line(path...), Msg: msg})
 	}
 	e := a.Ephemeral
-	if e.Port == 0 {
+	switch {
+	case e.Port == 0 && !a.lines.has("ephemeral", "port"):
 		bad("ephemeral.port: missing: the container port the service listens on", "ephemeral")
+	case e.Port < 1 || e.Port > 65535:
+		bad(fmt.Sprintf("ephemeral.port: %d is not a TCP port (1 to 65535)", e.Port), "ephemeral", "port")
 	}
+	for i, p := range e.Ports {
+		if p < 1 || p > 65535 {
+			bad(fmt.Sprintf("ephemeral.ports[%d]: %d is not a TCP port (1 to 65535)", i, p), "ephemeral", "ports", strconv.Itoa(i))
+		}
+	}
+	a.validateWait(&errs, e.Wait, "ephemeral", "wait")
 	if e.Wait.Timeout == 0 {
 		e.Wait.Timeout = Duration(DefaultEphemeralWait)
 	}
@@ -214,8 +236,13 @@ func (a *App) validateEphemeral() Errors {
 			continue
 		}
 		f.Source = a.Rel(f.Source)
-		if f.Mode == 0 {
+		switch {
+		case f.Mode == 0 && a.lines.has("ephemeral", "files", strconv.Itoa(i), "mode"):
+			bad(fmt.Sprintf("ephemeral.files[%d].mode: 0 gives no one access (omit the key for 0o644)", i), "ephemeral", "files", strconv.Itoa(i), "mode")
+		case f.Mode == 0:
 			f.Mode = 0o644
+		case f.Mode < 0 || f.Mode > 0o7777:
+			bad(fmt.Sprintf("ephemeral.files[%d].mode: %#o is not a file mode", i, f.Mode), "ephemeral", "files", strconv.Itoa(i), "mode")
 		}
 	}
 	names := map[string]bool{}
@@ -229,11 +256,43 @@ func (a *App) validateEphemeral() Errors {
 			bad(fmt.Sprintf("ephemeral.dependencies[%d]: name %q used twice", i, d.Name), "ephemeral", "dependencies", idx, "name")
 		}
 		names[d.Name] = true
+		a.validateWait(&errs, d.Wait, "ephemeral", "dependencies", idx, "wait")
 		if d.Wait.Timeout == 0 {
 			d.Wait.Timeout = Duration(DefaultEphemeralWait)
 		}
 	}
 	return errs
+}
+
+// validateWait checks a readiness condition's port (the path and log are
+// checked for blank values with every other key).
+func (a *App) validateWait(errs *Errors, w Wait, path ...string) {
+	if w.Path != "" && w.Path[0] != '/' {
+		*errs = append(*errs, &Error{File: a.File, Line: a.lines.line(append(path, "path")...),
+			Msg: fmt.Sprintf("%s.path: %q must start with /", dotted(path), w.Path)})
+	}
+	if w.Port != 0 || a.lines.has(append(path, "port")...) {
+		if w.Port < 1 || w.Port > 65535 {
+			*errs = append(*errs, &Error{File: a.File, Line: a.lines.line(append(path, "port")...),
+				Msg: fmt.Sprintf("%s.port: %d is not a TCP port (1 to 65535)", dotted(path), w.Port)})
+		}
+	}
+}
+
+// dotted renders a key path as messages write it: ephemeral.dependencies[0].wait.
+func dotted(path []string) string {
+	var b strings.Builder
+	for i, p := range path {
+		if _, err := strconv.Atoi(p); err == nil {
+			b.WriteString("[" + p + "]")
+			continue
+		}
+		if i > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(p)
+	}
+	return b.String()
 }
 
 // Rel resolves p against the definition's folder unless it is absolute.
@@ -280,6 +339,19 @@ func (li lineIndex) line(path ...string) int {
 		line = n.Line
 	}
 	return line
+}
+
+// has reports whether the exact key path is present in the file, to tell a
+// value given as 0 from one left out.
+func (li lineIndex) has(path ...string) bool {
+	n := li.root
+	for _, key := range path {
+		if n == nil {
+			return false
+		}
+		n = child(n, key)
+	}
+	return n != nil
 }
 
 func (li lineIndex) where(file string, path ...string) string {
