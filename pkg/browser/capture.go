@@ -67,16 +67,25 @@ const maskJS = `(sels, pat) => {` + walkJS + `
   const re = pat ? new RegExp(pat) : null, reG = pat ? new RegExp(pat, "g") : null;
   const hit = (s) => !!re && typeof s === "string" && s !== "" && re.test(s);
   const st = {vals: [], texts: [], attrs: [], boxes: [], covered: []}; const boxed = new Set();
-  const box = (el) => {
-    if (!el || boxed.has(el) || el === document.documentElement) return; boxed.add(el);
-    const r = el.getBoundingClientRect();
-    if (r.width > 0 && r.height > 0) {
-      const d = document.createElement("div");
-      d.setAttribute("data-piv-mask", "");
-      d.style.cssText = "position:absolute;margin:0;padding:0;border:0;background:#000;z-index:2147483647;pointer-events:none;" +
-        "left:" + (r.left + window.scrollX) + "px;top:" + (r.top + window.scrollY) + "px;width:" + r.width + "px;height:" + r.height + "px";
-      document.documentElement.appendChild(d); st.boxes.push(d);
+  // Boxes are laid once every change is made: emptying a field or
+  // replacing a text moves what follows it.
+  const box = (el) => { if (el && !boxed.has(el) && el !== document.documentElement) boxed.add(el); };
+  const layBoxes = () => {
+    for (const el of boxed) {
+      const r = el.getBoundingClientRect();
+      if (r.width > 0 && r.height > 0) {
+        const d = document.createElement("div");
+        d.setAttribute("data-piv-mask", "");
+        d.style.cssText = "position:absolute;margin:0;padding:0;border:0;background:#000;z-index:2147483647;pointer-events:none;" +
+          "left:" + (r.left + window.scrollX) + "px;top:" + (r.top + window.scrollY) + "px;width:" + r.width + "px;height:" + r.height + "px";
+        document.documentElement.appendChild(d); st.boxes.push(d);
+      }
     }
+    // No blinking caret in the picture (it takes the text's colour).
+    const c = document.createElement("style");
+    c.setAttribute("data-piv-mask", "");
+    c.textContent = "*{caret-color:transparent !important}";
+    document.documentElement.appendChild(c); st.boxes.push(c);
   };
   const blankValue = (el, frame) => {
     if ((el.tagName === "INPUT" || el.tagName === "TEXTAREA") && el.value !== "") { st.vals.push([el, el.value]); el.value = ""; }
@@ -107,6 +116,7 @@ const maskJS = `(sels, pat) => {` + walkJS + `
       box(frame || el);
     }
   }, (frame) => box(frame));
+  layBoxes();
   window.__pivMask = st;
   return st.vals.length + st.texts.length + st.attrs.length;
 }`
