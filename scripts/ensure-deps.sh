@@ -9,6 +9,7 @@ command -v chromium >/dev/null 2>&1 || [ -x "${PIV_BROWSER:-/nonexistent}" ] || 
 command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || need+=(haproxy)
 command -v certutil >/dev/null 2>&1 || need+=(libnss3-tools)
 command -v curl >/dev/null 2>&1 || need+=(curl)
+command -v xmllint >/dev/null 2>&1 || need+=(libxml2-utils)  # junit.xml schema tests (pkg/report)
 
 if [ ${#need[@]} -gt 0 ]; then
   cmd="apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${need[*]}"

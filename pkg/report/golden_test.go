@@ -42,6 +42,8 @@ func fixtures() map[string]*gate.Result {
 		"pass":         passingResult(),
 		"fail":         failingResult(),
 		"inconclusive": inconclusiveResult(),
+		"narrowed":     narrowedResult(),
+		"fleet":        fleetResult(),
 	}
 }
 

@@ -3,9 +3,11 @@ package report
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"html/template"
 	"os"
+	"sort"
 	"strings"
 	"unicode/utf8"
 
@@ -49,52 +51,29 @@ func HTML(r *gate.Result, readAttachment func(path string) ([]byte, error)) ([]b
 		Version:     versionText(r),
 		R:           r,
 		Started:     r.StartedAt.UTC().Format("2006-01-02 15:04:05.000 UTC"),
-		Duration:    secs(r.DurationSeconds),
+		Duration:    dur(r.DurationSeconds),
+		Counts:      countsLine(r.Summary),
+		Narrowed:    narrowedText(r.Selection),
 		Mismatch:    r.ExpectedVersion != "" && r.ObservedVersion != r.ExpectedVersion,
 		Attachments: htmlAttachments(r.Attachments, readAttachment),
 	}
 	if v.Verdict != string(gate.Pass) && v.Verdict != string(gate.Fail) {
 		v.Verdict = string(gate.Inconclusive) // colour only: unknown verdicts look like inconclusive
 	}
-	for _, g := range groups(r.Checks) {
-		hg := htmlGroup{Suite: suiteName(g.Suite)}
-		var failed, passed, other int
-		for _, i := range g.Checks {
-			c := &r.Checks[i]
-			k := kindOf(c)
-			switch k {
-			case kindFailed, kindHarness, kindAdvisory:
-				failed++
-			case kindPassed, kindFlaky:
-				passed++
-			default:
-				other++
-			}
-			hc := htmlCheck{
-				Name:        strings.TrimPrefix(c.Name, g.Suite+" "),
-				FullName:    c.Name,
-				Class:       [...]string{"failed", "failed", "advisory", "flaky", "passed", "skipped"}[k],
-				State:       stateText(c),
-				Time:        secs(c.DurationSeconds),
-				Labels:      c.Labels,
-				Blocking:    c.Blocking,
-				Open:        k == kindFailed || k == kindHarness || k == kindAdvisory,
-				Failure:     c.Failure,
-				Attachments: htmlAttachments(c.Attachments, readAttachment),
-			}
-			if hc.Name == "" {
-				hc.Name = c.Name
-			}
-			for _, s := range c.Steps {
-				hc.Steps = append(hc.Steps, htmlStep{Text: s, Failed: c.Failure != nil && c.Failure.Step == s && k != kindSkipped})
-			}
-			hg.Checks = append(hg.Checks, hc)
+	rows := targetRows(r)
+	if rows == nil {
+		v.Targets = []htmlTarget{{Groups: htmlGroups(r, groups(r.Checks), readAttachment)}}
+	} else {
+		for _, t := range rows {
+			v.Targets = append(v.Targets, htmlTarget{
+				Label:  t.Label,
+				Counts: countsLine(t.Counts),
+				C:      t.Counts,
+				Bad:    t.Counts.Failed > t.Counts.AdvisoryFailed,
+				Groups: htmlGroups(r, groupsOf(r.Checks, t.Checks), readAttachment),
+			})
 		}
-		hg.Counts = fmt.Sprintf("%d passed, %d failed", passed, failed)
-		if other > 0 {
-			hg.Counts += fmt.Sprintf(", %d skipped", other)
-		}
-		v.Groups = append(v.Groups, hg)
+		v.Fleet = true
 	}
 	var buf bytes.Buffer
 	if err := htmlPage.Execute(&buf, v); err != nil {
@@ -103,14 +82,96 @@ func HTML(r *gate.Result, readAttachment func(path string) ([]byte, error)) ([]b
 	return buf.Bytes(), nil
 }
 
+// htmlGroups renders suite groups of checks.
+func htmlGroups(r *gate.Result, gs []group, readAttachment func(string) ([]byte, error)) []htmlGroup {
+	var out []htmlGroup
+	for _, g := range gs {
+		hg := htmlGroup{Suite: suiteName(g.Suite)}
+		for _, i := range g.Checks {
+			c := &r.Checks[i]
+			k := kindOf(c)
+			hc := htmlCheck{
+				Name:        strings.TrimPrefix(c.Name, g.Suite+" "),
+				FullName:    c.Name,
+				Class:       [...]string{"failed", "failed", "advisory", "flaky", "passed", "skipped"}[k],
+				State:       stateText(c),
+				Time:        dur(c.DurationSeconds),
+				Labels:      c.Labels,
+				Blocking:    c.Blocking,
+				Open:        k == kindFailed || k == kindHarness || k == kindAdvisory,
+				Failure:     c.Failure,
+				Observed:    observedRows(c.Observed),
+				Attachments: htmlAttachments(c.Attachments, readAttachment),
+			}
+			if hc.Name == "" {
+				hc.Name = c.Name
+			}
+			if c.Attempts > 1 {
+				hc.Attempts = attemptsText(c.Attempts)
+			}
+			for _, s := range c.Steps {
+				hc.Steps = append(hc.Steps, htmlStep{Text: s, Failed: c.Failure != nil && c.Failure.Step == s && k != kindSkipped})
+			}
+			hg.Checks = append(hg.Checks, hc)
+		}
+		hg.Counts = countsLine(tally(r.Checks, g.Checks))
+		out = append(out, hg)
+	}
+	return out
+}
+
+// observedRows flattens Check.Observed into sorted key/value rows: nested
+// objects become dotted keys, lists and other values their compact JSON.
+func observedRows(m map[string]any) []htmlKV {
+	var out []htmlKV
+	var walk func(prefix string, v any)
+	walk = func(prefix string, v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			if len(x) == 0 {
+				out = append(out, htmlKV{prefix, "{}"})
+				return
+			}
+			for k, e := range x {
+				walk(strings.TrimPrefix(prefix+"."+k, "."), e)
+			}
+		case string:
+			out = append(out, htmlKV{prefix, x})
+		case nil:
+			out = append(out, htmlKV{prefix, "null"})
+		default:
+			b, err := json.Marshal(x)
+			if err != nil {
+				b = []byte(fmt.Sprint(x))
+			}
+			out = append(out, htmlKV{prefix, string(b)})
+		}
+	}
+	for k, v := range m {
+		walk(k, v)
+	}
+	sort.Slice(out, func(a, b int) bool { return out[a].Key < out[b].Key })
+	return out
+}
+
+type htmlKV struct{ Key, Value string }
+
+type htmlTarget struct {
+	Label, Counts string
+	C             gate.Summary
+	Bad           bool
+	Groups        []htmlGroup
+}
+
 type htmlView struct {
 	Verdict, VerdictWord, App, Target string
 	Version                           string
 	R                                 *gate.Result
 	Started, Duration                 string
-	Mismatch                          bool
+	Counts, Narrowed                  string
+	Mismatch, Fleet                   bool
 	Attachments                       []htmlAttachment
-	Groups                            []htmlGroup
+	Targets                           []htmlTarget
 }
 
 type htmlGroup struct {
@@ -120,9 +181,11 @@ type htmlGroup struct {
 
 type htmlCheck struct {
 	Name, FullName, Class, State, Time string
+	Attempts                           string
 	Labels                             []string
 	Blocking, Open                     bool
 	Failure                            *gate.Failure
+	Observed                           []htmlKV
 	Steps                              []htmlStep
 	Attachments                        []htmlAttachment
 }
@@ -238,6 +301,13 @@ pre{background:#f6f8fa;border:1px solid #d1d9e0;padding:.6em;overflow:auto;white
 ol.steps li.failstep{color:#cf222e;font-weight:600}
 img.shot{max-width:100%;border:1px solid #d1d9e0;margin:.3em 0}
 .note{color:#59636e;font-size:.85em;font-style:italic}
+.narrowed{background:#fff8c5;border:2px solid #bf8700;color:#4d2d00;padding:.6em 1em;margin:1em 0;font-weight:bold;border-radius:4px}
+table.kv,table.targets{border-collapse:collapse;font-size:.85em;margin:.4em 0}
+table.kv th,table.kv td,table.targets th,table.targets td{border:1px solid #d1d9e0;padding:.2em .6em;text-align:left;vertical-align:top}
+table.kv th{background:#f6f8fa;font-weight:normal;color:#59636e;font-family:ui-monospace,monospace}
+table.kv td{font-family:ui-monospace,monospace;white-space:pre-wrap;word-break:break-word}
+table.targets td.n{text-align:right}table.targets tr.bad td{color:#cf222e;font-weight:600}
+h3{font-size:.95em;margin:1em 0 .3em;color:#59636e}
 footer{color:#59636e;font-size:.8em;margin-top:2em}
 </style></head><body>
 <header class="{{.Verdict}}">
@@ -245,37 +315,55 @@ footer{color:#59636e;font-size:.8em;margin-top:2em}
 {{with .R.Reason}}<p>{{.}}</p>{{end}}
 </header>
 <main>
+{{with .Narrowed}}<div class="narrowed" role="alert">{{.}}</div>
+{{end -}}
 <dl class="meta">
 <dt>target</dt><dd>{{.Target}}</dd>
 {{with .R.Target.URL}}<dt>service URL</dt><dd>{{.}}</dd>{{end}}
 {{with .R.Target.Image}}<dt>image</dt><dd>{{.}}</dd>{{end}}
 <dt>expected version</dt><dd>{{with .R.ExpectedVersion}}{{.}}{{else}}(not given){{end}}</dd>
 <dt>observed version</dt><dd{{if .Mismatch}} class="mismatch"{{end}}>{{with .R.ObservedVersion}}{{.}}{{else}}(not observed){{end}}</dd>
+<dt>selection</dt><dd>{{with .R.Selection}}label filter {{with .LabelFilter}}“{{.}}”{{else}}(none){{end}}, focus {{with .Focus}}“{{.}}”{{else}}(none){{end}}, mutating {{if .AllowMutating}}allowed{{else}}not allowed{{end}}, {{.LeftOut}} left out{{end}}</dd>
+{{with .R.Remediation}}<dt>remediation</dt><dd>{{.ID}}{{with .CVEs}} ({{range $i, $c := .}}{{if $i}}, {{end}}{{$c}}{{end}}){{end}}</dd>{{end}}
 <dt>run</dt><dd>{{.R.RunID}}</dd>
 <dt>started</dt><dd>{{.Started}}, {{.Duration}}</dd>
 </dl>
 <p class="counts"><span><b>{{.R.Summary.Passed}}</b> passed</span><span><b>{{.R.Summary.Failed}}</b> failed</span><span><b>{{.R.Summary.Skipped}}</b> skipped</span><span><b>{{.R.Summary.Flaky}}</b> flaky</span><span><b>{{.R.Summary.AdvisoryFailed}}</b> advisory failed</span><span>{{.R.Summary.Total}} checks</span></p>
+<p class="summary">{{.Counts}}</p>
+{{if .Fleet}}<table class="targets">
+<tr><th>target</th><th>checks</th><th>passed</th><th>failed</th><th>skipped</th><th>flaky</th><th>advisory failed</th></tr>
+{{range .Targets}}<tr{{if .Bad}} class="bad"{{end}}><td>{{.Label}}</td><td class="n">{{.C.Total}}</td><td class="n">{{.C.Passed}}</td><td class="n">{{.C.Failed}}</td><td class="n">{{.C.Skipped}}</td><td class="n">{{.C.Flaky}}</td><td class="n">{{.C.AdvisoryFailed}}</td></tr>
+{{end}}</table>
+{{end -}}
 {{with .Attachments}}<h2>Run attachments</h2>{{template "attachments" .}}{{end}}
-{{range .Groups}}
+{{range .Targets}}{{if .Label}}<section class="target">
+<h2>{{.Label}} <small>{{.Counts}}</small></h2>
+{{range .Groups}}<h3>{{.Suite}} <small>{{.Counts}}</small></h3>
+{{template "checks" .Checks}}{{end}}
+</section>
+{{else}}{{range .Groups}}
 <section>
 <h2>{{.Suite}} <small>{{.Counts}}</small></h2>
-{{range .Checks -}}
+{{template "checks" .Checks}}</section>
+{{else}}<p>No checks ran.</p>
+{{end}}{{end}}{{end}}
+<footer>{{.R.Schema}} · rendered from gate.json · piv {{with .R.Piv}}{{.}}{{else}}(version not recorded){{end}}</footer>
+</main>
+</body></html>
+{{define "checks"}}{{range . -}}
 <details class="check {{.Class}}"{{if .Open}} open{{end}} title="{{.FullName}}">
 <summary><span class="state">{{.State}}</span> {{.Name}} <span class="time">{{.Time}}</span>{{if .Labels}} <span class="labels">{{range $i, $l := .Labels}}{{if $i}}, {{end}}{{$l}}{{end}}</span>{{end}}{{if not .Blocking}} <span class="labels">· not blocking</span>{{end}}</summary>
 {{with .Failure}}<div class="failure">
 {{- if or .Location .Step}}<p class="where">{{with .Location}}at {{.}}{{end}}{{if and .Location .Step}}, {{end}}{{with .Step}}step “{{.}}”{{end}}</p>{{end}}
 {{- with .Message}}<pre>{{.}}</pre>{{end}}
 </div>{{end}}
+{{- with .Attempts}}<p class="note">{{.}}</p>{{end}}
+{{- with .Observed}}<table class="kv"><caption class="note">observed</caption>{{range .}}<tr><th>{{.Key}}</th><td>{{.Value}}</td></tr>{{end}}</table>{{end}}
 {{- with .Steps}}<ol class="steps">{{range .}}<li{{if .Failed}} class="failstep"{{end}}>{{.Text}}</li>{{end}}</ol>{{end}}
 {{- with .Attachments}}{{template "attachments" .}}{{end}}
+{{- if not (or .Failure .Attempts .Observed .Steps .Attachments)}}<p class="note">nothing more recorded for this check</p>{{end}}
 </details>
-{{end}}
-</section>
-{{else}}<p>No checks ran.</p>
-{{end}}
-<footer>{{.R.Schema}} · rendered from gate.json · piv</footer>
-</main>
-</body></html>
+{{end}}{{end}}
 {{define "attachments"}}<div class="attachments">
 {{range .}}<div class="attachment">
 {{if .Image}}<p><a href="{{.Path}}">{{.Name}}</a> <span class="note">{{.ContentType}}</span></p><img class="shot" alt="{{.Name}}" src="{{.Image}}">

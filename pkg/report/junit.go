@@ -23,14 +23,22 @@ type JUnitOptions struct {
 // JUnit renders junit.xml. See JUnitWith.
 func JUnit(r *gate.Result) ([]byte, error) { return JUnitWith(r, JUnitOptions{}) }
 
-// JUnitWith renders junit.xml: one <testsuites>, one <testsuite> per check
-// Suite (named "<app> <suite>", in order of first appearance, checks in
-// gate.json order so CI test history lines up run after run), and a last
-// <testsuite name="<app> gate"> with one <testcase name="gate verdict">.
+// JUnitWith renders junit.xml in the Ant/Surefire format that CI tools
+// read, valid against both the Jenkins xUnit plugin's junit-10.xsd and
+// Surefire's surefire-test-report.xsd (pkg/report/testdata/xsd, tested
+// with xmllint). One <testsuites>, one <testsuite> per check Suite and
+// target (in order of first appearance, checks in gate.json order so CI
+// test history lines up run after run), one <testcase> per check and
+// nothing else: tests is the number of checks, and the counts agree with
+// gate.json's summary (failures + errors = summary.failed minus the
+// advisory failures; skipped = summary.skipped).
 //
-// How states map, chosen so that the JUnit failure count agrees with the
-// exit code for CI tools that fail or mark a build unstable on any JUnit
-// failure (Jenkins junit, GitHub test-report actions):
+// The verdict is not a test case. It is the exit code's business and, in
+// the file, the verdict, reason, counts and selection properties of every
+// <testsuite> (a narrowed run says so there too). A run with no checks
+// still gets one empty <testsuite> to carry them.
+//
+// How states map:
 //
 //   - failed (blocking): <failure type="failed"> with the message, the
 //     location and the By() step.
@@ -40,44 +48,45 @@ func JUnit(r *gate.Result) ([]byte, error) { return JUnitWith(r, JUnitOptions{})
 //   - failed but advisory: a passing testcase (advisory does not fail the
 //     gate) whose <system-out> and <system-err> start with
 //     "WARNING (advisory, does not block the gate):" and carry the failure;
-//     the suite property advisoryFailed counts them and the verdict
-//     testcase lists them.
-//   - flaky: a passing testcase whose <system-out> says how many attempts it
-//     took.
-//   - the verdict testcase passes on pass, is a <failure type="fail"> on
-//     fail and an <error type="inconclusive"> otherwise, with the gate's
-//     reason as message and the text summary as output. It makes a run
-//     with zero selected checks, a timeout or a flaky check under
-//     --flaky=fail visible as red in CI, exactly like the exit code.
+//     the suite property advisoryFailed counts them.
+//   - flaky: a passing testcase with one <rerunFailure type="flaky"> per
+//     failed attempt (see testdata/xsd/README.md for why this element and
+//     this place).
+//
+// classname is "<app>.<target>" ("quote.node.app-02", "quote.service",
+// "quote.image.registry_local/quote:2_4_1"), the check's own target under
+// --fleet, so CI tools that key test cases on classname and name (GitLab)
+// keep one result per target instead of dropping them as duplicates.
 //
 // Attachments are listed in <system-out> as [[ATTACHMENT|path]] lines, one
-// per line (the Jenkins and GitLab convention). Every testsuite carries the
-// run's properties: verdict, reason, runId, target, versions.
+// per line (the Jenkins and GitLab convention); run attachments, which
+// belong to no test case, are "attachment" properties.
 func JUnitWith(r *gate.Result, o JUnitOptions) ([]byte, error) {
-	props := junitProperties(r)
+	props := junitProperties(r, o)
 	stamp := r.StartedAt.UTC().Format("2006-01-02T15:04:05")
 	doc := junitSuites{
-		Name:      "piv " + r.App,
-		Time:      junitTime(r.DurationSeconds),
-		Timestamp: stamp,
+		Name: "piv " + r.App,
+		Time: junitTime(r.DurationSeconds),
 	}
-	index := map[string]int{}
+	type key struct{ suite, target string }
+	index := map[key]int{}
 	for i := range r.Checks {
 		c := &r.Checks[i]
-		si, ok := index[c.Suite]
+		k := key{c.Suite, c.Target}
+		si, ok := index[k]
 		if !ok {
 			si = len(doc.Suites)
-			index[c.Suite] = si
-			doc.Suites = append(doc.Suites, junitSuite{
-				Name:       junitSuiteName(r.App, suiteName(c.Suite)),
-				Timestamp:  stamp,
-				Properties: props,
-			})
+			index[k] = si
+			name := junitSuiteName(r.App, suiteName(c.Suite))
+			if c.Target != "" {
+				name += " (" + checkTargetText(r, c.Target) + ")"
+			}
+			doc.Suites = append(doc.Suites, junitSuite{Name: name, Timestamp: stamp, Properties: props})
 		}
 		s := &doc.Suites[si]
 		tc := junitCase{
 			Name:      c.Name,
-			Classname: junitClass(r.App, suiteName(c.Suite)),
+			Classname: junitClass(r, c.Target),
 			Time:      junitTime(c.DurationSeconds),
 		}
 		var out []string
@@ -101,6 +110,7 @@ func JUnitWith(r *gate.Result, o JUnitOptions) ([]byte, error) {
 			s.advisory++
 		case kindFlaky:
 			out = append(out, fmt.Sprintf("FLAKY: passed only after %s", attemptsText(c.Attempts)))
+			tc.Reruns = rerunFailures(c)
 		}
 		if len(c.Steps) > 0 {
 			out = append(out, "steps:\n  "+strings.Join(c.Steps, "\n  "))
@@ -113,26 +123,10 @@ func JUnitWith(r *gate.Result, o JUnitOptions) ([]byte, error) {
 		s.seconds += c.DurationSeconds
 		s.Cases = append(s.Cases, tc)
 	}
-
-	// The verdict, as gate.Decide made it.
-	verdict := junitCase{Name: "gate verdict", Classname: junitClass(r.App, "gate"), Time: junitTime(0)}
-	gs := junitSuite{Name: strings.TrimSpace(r.App + " gate"), Timestamp: stamp, Properties: props, Tests: 1}
-	summary := Text(r)
-	if a := attachmentLines(r.Attachments, o); a != "" {
-		summary += "\n" + a
+	if len(doc.Suites) == 0 {
+		// Nothing ran: the properties still say what the gate decided and why.
+		doc.Suites = append(doc.Suites, junitSuite{Name: strings.TrimSpace(r.App + " gate"), Timestamp: stamp, Properties: props})
 	}
-	verdict.SystemOut = cdata(summary)
-	switch r.Verdict {
-	case gate.Pass:
-	case gate.Fail:
-		verdict.Failure = &junitFailure{Type: "fail", Message: firstLine(r.Reason, 480), Text: xmlSafe(r.Reason)}
-		gs.Failures++
-	default:
-		verdict.Error = &junitFailure{Type: "inconclusive", Message: firstLine(r.Reason, 480), Text: xmlSafe(r.Reason)}
-		gs.Errors++
-	}
-	gs.Cases = []junitCase{verdict}
-	doc.Suites = append(doc.Suites, gs)
 
 	for i := range doc.Suites {
 		s := &doc.Suites[i]
@@ -143,7 +137,6 @@ func JUnitWith(r *gate.Result, o JUnitOptions) ([]byte, error) {
 		doc.Tests += s.Tests
 		doc.Failures += s.Failures
 		doc.Errors += s.Errors
-		doc.Skipped += s.Skipped
 	}
 
 	var buf bytes.Buffer
@@ -157,16 +150,32 @@ func JUnitWith(r *gate.Result, o JUnitOptions) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// rerunFailures is one <rerunFailure> per failed attempt of a flaky pass.
+// Ginkgo reports only the final attempt, so unless the check kept a
+// failure the text says which attempt failed and no more.
+func rerunFailures(c *gate.Check) []junitRerun {
+	var out []junitRerun
+	for n := 1; n < c.Attempts; n++ {
+		msg := fmt.Sprintf("attempt %d of %d failed; attempt %d passed", n, c.Attempts, c.Attempts)
+		trace := msg + " (the failure of an earlier attempt is not kept; see the run's log)"
+		if c.Failure != nil {
+			trace = failureBody(c.Failure)
+		}
+		out = append(out, junitRerun{Type: "flaky", Message: msg, StackTrace: junitText{Text: xmlSafe(trace)}})
+	}
+	return out
+}
+
+// junitSuites is the root. junit-10.xsd allows only these attributes on it
+// (no skipped, no timestamp: those are per testsuite).
 type junitSuites struct {
-	XMLName   xml.Name     `xml:"testsuites"`
-	Name      string       `xml:"name,attr"`
-	Tests     int          `xml:"tests,attr"`
-	Failures  int          `xml:"failures,attr"`
-	Errors    int          `xml:"errors,attr"`
-	Skipped   int          `xml:"skipped,attr"`
-	Time      string       `xml:"time,attr"`
-	Timestamp string       `xml:"timestamp,attr"`
-	Suites    []junitSuite `xml:"testsuite"`
+	XMLName  xml.Name     `xml:"testsuites"`
+	Name     string       `xml:"name,attr"`
+	Tests    int          `xml:"tests,attr"`
+	Failures int          `xml:"failures,attr"`
+	Errors   int          `xml:"errors,attr"`
+	Time     string       `xml:"time,attr"`
+	Suites   []junitSuite `xml:"testsuite"`
 }
 
 type junitSuite struct {
@@ -189,13 +198,16 @@ type junitProperty struct {
 	Value string `xml:"value,attr"`
 }
 
+// junitCase: the field order is the element order Surefire's schema
+// requires (failure, rerunFailure, skipped, error, system-out, system-err).
 type junitCase struct {
 	Name      string        `xml:"name,attr"`
 	Classname string        `xml:"classname,attr"`
 	Time      string        `xml:"time,attr"`
+	Failure   *junitFailure `xml:"failure"`
+	Reruns    []junitRerun  `xml:"rerunFailure"`
 	Skipped   *junitSkipped `xml:"skipped"`
 	Error     *junitFailure `xml:"error"`
-	Failure   *junitFailure `xml:"failure"`
 	SystemOut *junitText    `xml:"system-out"`
 	SystemErr *junitText    `xml:"system-err"`
 }
@@ -208,6 +220,14 @@ type junitFailure struct {
 	Message string `xml:"message,attr"`
 	Type    string `xml:"type,attr"`
 	Text    string `xml:",cdata"`
+}
+
+// junitRerun is a failed attempt: Surefire requires the stackTrace child,
+// junit-10.xsd the type attribute.
+type junitRerun struct {
+	Message    string    `xml:"message,attr"`
+	Type       string    `xml:"type,attr"`
+	StackTrace junitText `xml:"stackTrace"`
 }
 
 // junitText is element text written as CDATA, so messages keep their line
@@ -248,21 +268,60 @@ func junitSuiteName(app, suite string) string {
 
 func junitTime(s float64) string { return fmt.Sprintf("%.3f", s) }
 
-// junitClass is "<app>.<suite>": Jenkins shows the part before the last dot
-// as the package, so dots inside the suite name are replaced.
-func junitClass(app, suite string) string {
-	return app + "." + strings.ReplaceAll(suite, ".", "_")
+// junitClass is "<app>.<target>": the check's own target under --fleet,
+// else the run's ("quote.node.app-02", "quote.service", "quote.image.…").
+// Jenkins shows the part before the last dot as the package, so dots
+// inside a name are replaced.
+func junitClass(r *gate.Result, checkTarget string) string {
+	clean := func(s string) string { return strings.ReplaceAll(s, ".", "_") }
+	var parts []string
+	switch {
+	case checkTarget == "service":
+		parts = []string{"service"}
+	case checkTarget != "":
+		parts = []string{"node", clean(checkTarget)}
+	case r.Target.Scope == "node":
+		parts = []string{"node", clean(r.Target.Node)}
+	case r.Target.Scope == "image":
+		parts = []string{"image", clean(r.Target.Image)}
+	case r.Target.Scope != "":
+		parts = []string{clean(r.Target.Scope)}
+	default:
+		parts = []string{"gate"}
+	}
+	out := clean(r.App)
+	for _, p := range parts {
+		if p != "" {
+			out += "." + p
+		}
+	}
+	return out
 }
 
-func junitProperties(r *gate.Result) []junitProperty {
+// junitProperties are the run's facts, on every testsuite: the verdict and
+// reason as gate.Decide made them, the counts in the words every output
+// uses, what was targeted, and the selection (narrowed or not).
+func junitProperties(r *gate.Result, o JUnitOptions) []junitProperty {
+	sel := r.Selection
 	p := []junitProperty{
 		{"verdict", string(r.Verdict)},
 		{"reason", r.Reason},
-		{"runId", r.RunID},
-		{"app", r.App},
-		{"target", targetText(r.Target)},
-		{"scope", r.Target.Scope},
+		{"summary", countsLine(r.Summary)},
+		{"narrowed", fmt.Sprint(sel.Narrowed)},
 	}
+	if n := narrowedText(sel); n != "" {
+		p = append(p, junitProperty{"selection", n})
+	}
+	p = append(p,
+		junitProperty{"labelFilter", sel.LabelFilter},
+		junitProperty{"focus", sel.Focus},
+		junitProperty{"allowMutating", fmt.Sprint(sel.AllowMutating)},
+		junitProperty{"leftOut", fmt.Sprint(sel.LeftOut)},
+		junitProperty{"runId", r.RunID},
+		junitProperty{"app", r.App},
+		junitProperty{"target", targetText(r.Target)},
+		junitProperty{"scope", r.Target.Scope},
+	)
 	for _, kv := range []junitProperty{
 		{"node", r.Target.Node},
 		{"address", r.Target.Address},
@@ -270,9 +329,22 @@ func junitProperties(r *gate.Result) []junitProperty {
 		{"image", r.Target.Image},
 		{"expectedVersion", r.ExpectedVersion},
 		{"observedVersion", r.ObservedVersion},
+		{"startedAt", r.StartedAt.UTC().Format("2006-01-02T15:04:05.000Z07:00")},
+		{"piv", r.Piv},
 	} {
 		if kv.Value != "" {
 			p = append(p, kv)
+		}
+	}
+	if rem := r.Remediation; rem != nil {
+		p = append(p, junitProperty{"remediation", rem.ID})
+		if len(rem.CVEs) > 0 {
+			p = append(p, junitProperty{"cves", strings.Join(rem.CVEs, " ")})
+		}
+	}
+	for _, a := range r.Attachments {
+		if line := attachmentLines([]gate.Attachment{a}, o); line != "" {
+			p = append(p, junitProperty{"attachment", line})
 		}
 	}
 	return p

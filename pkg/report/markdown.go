@@ -27,39 +27,57 @@ func Markdown(r *gate.Result) string {
 		head += ", " + v
 	}
 	fmt.Fprintf(&b, "### %s\n\n", mdInline(head))
+	if n := narrowedText(r.Selection); n != "" {
+		fmt.Fprintf(&b, "> **%s**\n\n", mdInline(n))
+	}
 	if r.Reason != "" {
 		fmt.Fprintf(&b, "**Reason:** %s\n\n", mdInline(r.Reason))
 	}
-	s := r.Summary
-	counts := fmt.Sprintf("%d passed, %d failed, %d skipped", s.Passed, s.Failed, s.Skipped)
-	var extra []string
-	if s.Flaky > 0 {
-		extra = append(extra, fmt.Sprintf("%d flaky", s.Flaky))
-	}
-	if s.AdvisoryFailed > 0 {
-		extra = append(extra, fmt.Sprintf("%d advisory failed", s.AdvisoryFailed))
-	}
-	if len(extra) > 0 {
-		counts += " (" + strings.Join(extra, ", ") + ")"
-	}
-	fmt.Fprintf(&b, "%s in %s", counts, secs(r.DurationSeconds))
+	counts := countsLine(r.Summary)
+	fmt.Fprintf(&b, "%s in %s", mdInline(counts), dur(r.DurationSeconds))
 	if r.RunID != "" {
 		fmt.Fprintf(&b, " · run %s", mdCode(r.RunID))
 	}
 	if r.Target.URL != "" && r.Target.Scope != "service" {
 		fmt.Fprintf(&b, " · service %s", mdCode(r.Target.URL))
 	}
+	if rem := remediationText(r.Remediation); rem != "" {
+		fmt.Fprintf(&b, " · remediation %s", mdInline(rem))
+	}
 	b.WriteString("\n\n")
 	if len(r.Attachments) > 0 {
 		b.WriteString("Run attachments: " + mdAttachments(r.Attachments) + "\n\n")
 	}
 
+	rows := targetRows(r)
+	if rows != nil {
+		b.WriteString("| Target | Checks | Passed | Failed | Skipped | Flaky | Advisory failed |\n|---|---:|---:|---:|---:|---:|---:|\n")
+		for _, t := range rows {
+			c := t.Counts
+			failed := fmt.Sprint(c.Failed)
+			if c.Failed > c.AdvisoryFailed {
+				failed = "**" + failed + "**"
+			}
+			fmt.Fprintf(&b, "| %s | %d | %d | %s | %d | %d | %d |\n", mdInline(t.Label), c.Total, c.Passed, failed, c.Skipped, c.Flaky, c.AdvisoryFailed)
+		}
+		b.WriteString("\n")
+	}
+
 	if len(r.Checks) > 0 {
-		b.WriteString("| State | Check | Suite | Time |\n|---|---|---|---:|\n")
+		if rows != nil {
+			b.WriteString("| State | Target | Check | Suite | Time |\n|---|---|---|---|---:|\n")
+		} else {
+			b.WriteString("| State | Check | Suite | Time |\n|---|---|---|---:|\n")
+		}
 		idx := ordered(r.Checks)
 		for n, i := range idx {
 			if n == mdMaxRows {
-				fmt.Fprintf(&b, "| | … and %d more checks: see report.html or gate.json | | |\n", len(idx)-n)
+				more := fmt.Sprintf("… and %d more checks: see report.html or gate.json", len(idx)-n)
+				if rows != nil {
+					fmt.Fprintf(&b, "| | | %s | | |\n", more)
+				} else {
+					fmt.Fprintf(&b, "| | %s | | |\n", more)
+				}
 				break
 			}
 			c := &r.Checks[i]
@@ -67,7 +85,12 @@ func Markdown(r *gate.Result) string {
 			if k := kindOf(c); k == kindFailed || k == kindHarness {
 				state = "**" + state + "**"
 			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", state, mdInline(strings.TrimPrefix(c.Name, c.Suite+" ")), mdInline(c.Suite), secs(c.DurationSeconds))
+			name := mdInline(strings.TrimPrefix(c.Name, c.Suite+" "))
+			if rows != nil {
+				fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", state, mdInline(checkTargetText(r, c.Target)), name, mdInline(c.Suite), dur(c.DurationSeconds))
+			} else {
+				fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", state, name, mdInline(c.Suite), dur(c.DurationSeconds))
+			}
 		}
 		b.WriteString("\n")
 	}
@@ -79,7 +102,7 @@ func Markdown(r *gate.Result) string {
 		if k != kindFailed && k != kindHarness && k != kindAdvisory {
 			continue
 		}
-		fmt.Fprintf(&details, "<details><summary><b>%s</b>: %s</summary>\n\n", html.EscapeString(stateText(c)), html.EscapeString(printable(c.Name)))
+		fmt.Fprintf(&details, "<details><summary><b>%s</b>: %s%s</summary>\n\n", html.EscapeString(stateText(c)), html.EscapeString(printable(c.Name)), html.EscapeString(targetTag(c)))
 		if f := c.Failure; f != nil {
 			var where []string
 			if f.Location != "" {

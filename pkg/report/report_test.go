@@ -49,8 +49,8 @@ func TestRenderersTrustTheVerdict(t *testing.T) {
 	if !strings.Contains(html, `<header class="fail">`) || !strings.Contains(html, "<h1>FAIL ·") {
 		t.Errorf("html header wrong")
 	}
-	if !strings.Contains(junit, `<failure message="decided elsewhere" type="fail">`) {
-		t.Errorf("junit verdict testcase should fail:\n%s", junit)
+	if !strings.Contains(junit, `<property name="verdict" value="fail">`) || !strings.Contains(junit, `<property name="reason" value="decided elsewhere">`) {
+		t.Errorf("junit properties should carry the verdict as decided:\n%s", junit)
 	}
 	if !strings.Contains(js, `"verdict": "fail"`) {
 		t.Errorf("json verdict")
@@ -62,13 +62,13 @@ func TestRenderersTrustTheVerdict(t *testing.T) {
 	if !strings.HasPrefix(text, "PASS ") || !strings.HasPrefix(md, "### PASS: ") || !strings.Contains(html, `<header class="pass">`) {
 		t.Errorf("a pass verdict must be shown as PASS whatever the checks say")
 	}
-	if strings.Contains(junit, `type="fail"`) {
-		t.Errorf("junit verdict testcase should pass")
+	if !strings.Contains(junit, `<property name="verdict" value="pass">`) {
+		t.Errorf("junit verdict property should say pass")
 	}
 
 	r.Verdict = "weird"
 	text, _, html, junit, _ = renderAll(t, r)
-	if !strings.HasPrefix(text, "WEIRD ") || !strings.Contains(html, `<header class="inconclusive">`) || !strings.Contains(junit, `<error message="" type="inconclusive">`) {
+	if !strings.HasPrefix(text, "WEIRD ") || !strings.Contains(html, `<header class="inconclusive">`) || !strings.Contains(junit, `<property name="verdict" value="weird">`) {
 		t.Errorf("unknown verdicts are shown as they are, coloured and counted as not passing")
 	}
 }
@@ -234,8 +234,14 @@ func TestJUnitIsWellFormedWhateverTheText(t *testing.T) {
 	if !found {
 		t.Errorf("the failure text did not survive the round trip")
 	}
-	if doc.Tests != 9 || doc.Failures != 2 || doc.Skipped != 1 || doc.Errors != 0 {
-		t.Errorf("counts: tests %d failures %d skipped %d errors %d", doc.Tests, doc.Failures, doc.Skipped, doc.Errors)
+	skipped := 0
+	for _, s := range doc.Suites {
+		skipped += s.Skipped
+	}
+	// 8 checks, no synthetic verdict test case: one blocking failure (the
+	// advisory failure passes with a warning), one skipped.
+	if doc.Tests != 8 || doc.Failures != 1 || skipped != 1 || doc.Errors != 0 {
+		t.Errorf("counts: tests %d failures %d skipped %d errors %d", doc.Tests, doc.Failures, skipped, doc.Errors)
 	}
 }
 
@@ -246,25 +252,50 @@ func TestJUnitMapping(t *testing.T) {
 		"[[ATTACHMENT|/ci/reports/quote/run/attachments/001-screenshot.png]]\n",
 		"WARNING (advisory, does not block the gate)",
 		"FLAKY: passed only after 2 attempts",
+		"<rerunFailure message=\"attempt 1 of 2 failed; attempt 2 passed\" type=\"flaky\">\n        <stackTrace><![CDATA[attempt 1 of 2 failed",
 		`<property name="verdict" value="fail">`,
+		`<property name="reason" value="1 blocking check(s) failed: quote motor quote journey shows the premium on the quote page">`,
+		`<property name="summary" value="8 checks: 5 passed (1 flaky), 2 failed (1 advisory), 1 skipped">`,
+		`<property name="narrowed" value="false">`,
 		`<property name="observedVersion" value="2.4.1">`,
-		`<testcase name="gate verdict" classname="quote.gate"`,
+		`classname="quote.node.app-02"`,
+		`<testsuites name="piv quote" tests="8" failures="1" errors="0" time="3.210">`,
 	} {
 		if !strings.Contains(s, want) {
 			t.Errorf("junit.xml lacks %q", want)
 		}
 	}
+	for _, not := range []string{"gate verdict", `classname="quote.technical"`} {
+		if strings.Contains(s, not) {
+			t.Errorf("junit.xml should not contain %q", not)
+		}
+	}
+	if n := strings.Count(s, "<rerunFailure "); n != 1 {
+		t.Errorf("a flaky pass after 2 attempts has 1 failed attempt, got %d <rerunFailure>", n)
+	}
 	b, _ = JUnit(inconclusiveResult())
 	if !strings.Contains(string(b), `<error message="interrupted by the run timeout`) ||
-		!strings.Contains(string(b), `<error message="timeout: the run exceeded --timeout 30s`) {
-		t.Errorf("inconclusive: interrupted check and verdict should be <error>:\n%s", b)
+		!strings.Contains(string(b), `<property name="reason" value="timeout: the run exceeded --timeout 30s`) {
+		t.Errorf("inconclusive: interrupted check should be <error>, the reason a property:\n%s", b)
 	}
-	// Zero checks: CI must still see something red.
+	b, _ = JUnit(fleetResult())
+	for _, want := range []string{`classname="quote.node.app-01"`, `classname="quote.node.app-02"`, `classname="quote.service"`,
+		`<testsuite name="quote technical (node app-02)"`, `<property name="remediation" value="CHG-2026-0412">`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("fleet junit.xml lacks %q", want)
+		}
+	}
+	if n := strings.Count(string(b), "<rerunFailure "); n != 2 {
+		t.Errorf("a flaky pass after 3 attempts has 2 failed attempts, got %d <rerunFailure>", n)
+	}
+	// Zero checks: no test case, but the verdict and reason are still there.
 	r := &gate.Result{App: "quote", Target: gate.Target{Scope: "service"}}
 	gate.Decide(r, gate.Policy{}, "")
 	b, _ = JUnit(r)
-	if !strings.Contains(string(b), `tests="1" failures="0" errors="1"`) {
-		t.Errorf("zero checks selected should still give an inconclusive error testcase:\n%s", b)
+	if !strings.Contains(string(b), `tests="0" failures="0" errors="0"`) ||
+		!strings.Contains(string(b), `<property name="verdict" value="inconclusive">`) ||
+		!strings.Contains(string(b), `<property name="reason" value="no checks were selected: nothing was verified">`) {
+		t.Errorf("zero checks selected: an empty suite carrying the verdict:\n%s", b)
 	}
 }
 
@@ -388,7 +419,7 @@ func TestTextTrimsAndCleans(t *testing.T) {
 	if !strings.Contains(s, "attachment: reports/quote/run/attachments/001-screenshot.png (image/png)") {
 		t.Errorf("attachment path not joined to the report folder:\n%s", s)
 	}
-	if !strings.HasSuffix(s, "5 passed, 2 failed, 1 skipped (1 flaky, 1 advisory)\n") {
+	if !strings.HasSuffix(s, "\n8 checks: 5 passed (1 flaky), 2 failed (1 advisory), 1 skipped\n") {
 		t.Errorf("closing line:\n%s", s)
 	}
 	s = Text(hostileResult())

@@ -1,9 +1,8 @@
 package report
 
 import (
+	"bytes"
 	"encoding/json"
-	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -11,6 +10,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/piv-gate/piv/pkg/gate"
 )
@@ -44,6 +45,8 @@ func TestSchemaMatchesGoTypes(t *testing.T) {
 		{"", reflect.TypeFor[gate.Result]()},
 		{"target", reflect.TypeFor[gate.Target]()},
 		{"summary", reflect.TypeFor[gate.Summary]()},
+		{"selection", reflect.TypeFor[gate.Selection]()},
+		{"remediation", reflect.TypeFor[gate.Remediation]()},
 		{"check", reflect.TypeFor[gate.Check]()},
 		{"failure", reflect.TypeFor[gate.Failure]()},
 		{"attachment", reflect.TypeFor[gate.Attachment]()},
@@ -115,13 +118,49 @@ func TestSchemaMatchesGoTypes(t *testing.T) {
 	}
 }
 
-// TestGoldenGateJSONMatchesSchema validates every golden gate.json, and
-// what JSON makes of an almost empty Result, against the schema.
-func TestGoldenGateJSONMatchesSchema(t *testing.T) {
-	s := loadSchema(t)
+// compileSchema compiles schema/gate.schema.json with a real JSON Schema
+// 2020-12 validator (santhosh-tekuri/jsonschema: full draft 2020-12,
+// $ref/$defs, anyOf, const, and format assertions when asked), so the
+// schema users validate against is the one the tests hold gate.json to.
+func compileSchema(t *testing.T) *jsonschema.Schema {
+	t.Helper()
+	f, err := os.Open(schemaPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	doc, err := jsonschema.UnmarshalJSON(f)
+	if err != nil {
+		t.Fatalf("%s: %v", schemaPath, err)
+	}
+	c := jsonschema.NewCompiler()
+	c.AssertFormat() // startedAt must be a date-time, not just a string
+	if err := c.AddResource("gate.schema.json", doc); err != nil {
+		t.Fatal(err)
+	}
+	sch, err := c.Compile("gate.schema.json")
+	if err != nil {
+		t.Fatalf("%s does not compile: %v", schemaPath, err)
+	}
+	return sch
+}
+
+func validateGateJSON(sch *jsonschema.Schema, b []byte) error {
+	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
+	if err != nil {
+		return err
+	}
+	return sch.Validate(inst)
+}
+
+// TestGateJSONMatchesSchema validates every golden gate.json, what JSON
+// renders from every fixture, and an almost empty Result, against the
+// schema.
+func TestGateJSONMatchesSchema(t *testing.T) {
+	sch := compileSchema(t)
 	files, _ := filepath.Glob("testdata/*.gate.json")
-	if len(files) < 3 {
-		t.Fatalf("expected at least 3 golden gate.json files, found %v", files)
+	if len(files) < 5 {
+		t.Fatalf("expected at least 5 golden gate.json files, found %v", files)
 	}
 	docs := map[string][]byte{}
 	for _, f := range files {
@@ -131,6 +170,13 @@ func TestGoldenGateJSONMatchesSchema(t *testing.T) {
 		}
 		docs[f] = b
 	}
+	for name, r := range fixtures() {
+		b, err := JSON(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs["generated "+name] = b
+	}
 	minimal, err := JSON(&gate.Result{Verdict: gate.Inconclusive, Target: gate.Target{Scope: "service"},
 		Checks: []gate.Check{{Name: "x", State: gate.Skipped}}})
 	if err != nil {
@@ -138,134 +184,50 @@ func TestGoldenGateJSONMatchesSchema(t *testing.T) {
 	}
 	docs["minimal"] = minimal
 	for name, b := range docs {
-		var doc any
-		if err := json.Unmarshal(b, &doc); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		if errs := validate(s, s, doc, "$"); len(errs) > 0 {
-			t.Errorf("%s does not match the schema:\n%s", name, strings.Join(errs, "\n"))
+		if err := validateGateJSON(sch, b); err != nil {
+			t.Errorf("%s does not match the schema: %v", name, err)
 		}
 	}
 }
 
-// TestSchemaValidatorRejects makes sure the tiny validator is not vacuous.
-func TestSchemaValidatorRejects(t *testing.T) {
-	s := loadSchema(t)
-	good, _ := JSON(failingResult())
+// TestSchemaRejects makes sure the schema is not vacuous: each mutation of
+// a good gate.json must fail validation.
+func TestSchemaRejects(t *testing.T) {
+	sch := compileSchema(t)
+	good, _ := JSON(fleetResult())
+	if err := validateGateJSON(sch, good); err != nil {
+		t.Fatalf("the fleet fixture should be valid: %v", err)
+	}
+	check := func(m map[string]any, i int) map[string]any { return m["checks"].([]any)[i].(map[string]any) }
 	for what, mutate := range map[string]func(m map[string]any){
-		"missing verdict":  func(m map[string]any) { delete(m, "verdict") },
-		"unknown verdict":  func(m map[string]any) { m["verdict"] = "maybe" },
-		"unknown key":      func(m map[string]any) { m["extra"] = 1 },
-		"null checks":      func(m map[string]any) { m["checks"] = nil },
-		"bad state":        func(m map[string]any) { m["checks"].([]any)[0].(map[string]any)["state"] = "ok" },
-		"bad scope":        func(m map[string]any) { m["target"].(map[string]any)["scope"] = "cluster" },
-		"attempts float":   func(m map[string]any) { m["checks"].([]any)[0].(map[string]any)["attempts"] = 1.5 },
-		"failure no msg":   func(m map[string]any) { m["checks"].([]any)[6].(map[string]any)["failure"] = map[string]any{} },
-		"negative seconds": func(m map[string]any) { m["durationSeconds"] = -1.0 },
+		"missing verdict":       func(m map[string]any) { delete(m, "verdict") },
+		"unknown verdict":       func(m map[string]any) { m["verdict"] = "maybe" },
+		"unknown key":           func(m map[string]any) { m["extra"] = 1 },
+		"null checks":           func(m map[string]any) { m["checks"] = nil },
+		"bad state":             func(m map[string]any) { check(m, 0)["state"] = "ok" },
+		"bad scope":             func(m map[string]any) { m["target"].(map[string]any)["scope"] = "cluster" },
+		"attempts float":        func(m map[string]any) { check(m, 0)["attempts"] = 1.5 },
+		"failure no msg":        func(m map[string]any) { check(m, 10)["failure"] = map[string]any{} },
+		"negative seconds":      func(m map[string]any) { m["durationSeconds"] = -1.0 },
+		"startedAt not a time":  func(m map[string]any) { m["startedAt"] = "yesterday" },
+		"missing piv":           func(m map[string]any) { delete(m, "piv") },
+		"missing selection":     func(m map[string]any) { delete(m, "selection") },
+		"narrowed not a bool":   func(m map[string]any) { m["selection"].(map[string]any)["narrowed"] = "yes" },
+		"leftOut negative":      func(m map[string]any) { m["selection"].(map[string]any)["leftOut"] = -1 },
+		"selection unknown key": func(m map[string]any) { m["selection"].(map[string]any)["labels"] = "x" },
+		"remediation no id":     func(m map[string]any) { m["remediation"] = map[string]any{"cves": []any{"CVE-1"}} },
+		"remediation empty id":  func(m map[string]any) { m["remediation"] = map[string]any{"id": ""} },
+		"observed not object":   func(m map[string]any) { check(m, 0)["observed"] = []any{1} },
+		"target not a string":   func(m map[string]any) { check(m, 0)["target"] = 2 },
 	} {
 		var m map[string]any
 		if err := json.Unmarshal(good, &m); err != nil {
 			t.Fatal(err)
 		}
 		mutate(m)
-		if errs := validate(s, s, any(m), "$"); len(errs) == 0 {
-			t.Errorf("%s: the validator accepted it", what)
+		b, _ := json.Marshal(m)
+		if err := validateGateJSON(sch, b); err == nil {
+			t.Errorf("%s: the schema accepted it", what)
 		}
 	}
-}
-
-// validate is the subset of JSON Schema 2020-12 that gate.schema.json uses:
-// type, const, enum, required, properties, additionalProperties: false,
-// items, anyOf, minimum and local $ref.
-func validate(root, schema map[string]any, v any, at string) []string {
-	if ref, ok := schema["$ref"].(string); ok {
-		name, ok := strings.CutPrefix(ref, "#/$defs/")
-		if !ok {
-			return []string{at + ": unsupported $ref " + ref}
-		}
-		return validate(root, root["$defs"].(map[string]any)[name].(map[string]any), v, at)
-	}
-	var errs []string
-	fail := func(f string, a ...any) { errs = append(errs, at+": "+fmt.Sprintf(f, a...)) }
-	if c, ok := schema["const"]; ok && !reflect.DeepEqual(c, v) {
-		fail("want const %v, got %v", c, v)
-	}
-	if e, ok := schema["enum"].([]any); ok && !slices.ContainsFunc(e, func(x any) bool { return reflect.DeepEqual(x, v) }) {
-		fail("%v is not one of %v", v, e)
-	}
-	if any_, ok := schema["anyOf"].([]any); ok {
-		matched := false
-		for _, sub := range any_ {
-			if len(validate(root, sub.(map[string]any), v, at)) == 0 {
-				matched = true
-			}
-		}
-		if !matched {
-			fail("matches none of anyOf")
-		}
-	}
-	if typ, ok := schema["type"].(string); ok {
-		okType := false
-		switch typ {
-		case "object":
-			_, okType = v.(map[string]any)
-		case "array":
-			_, okType = v.([]any)
-		case "string":
-			_, okType = v.(string)
-		case "boolean":
-			_, okType = v.(bool)
-		case "null":
-			okType = v == nil
-		case "number":
-			_, okType = v.(float64)
-		case "integer":
-			f, isNum := v.(float64)
-			okType = isNum && f == math.Trunc(f)
-		}
-		if !okType {
-			fail("want %s, got %T %v", typ, v, v)
-			return errs
-		}
-	}
-	if min, ok := schema["minimum"].(float64); ok {
-		if f, isNum := v.(float64); isNum && f < min {
-			fail("%v is below the minimum %v", f, min)
-		}
-	}
-	if m, ok := v.(map[string]any); ok {
-		props, _ := schema["properties"].(map[string]any)
-		for _, r := range schemaList(schema["required"]) {
-			if _, ok := m[r]; !ok {
-				fail("missing required %q", r)
-			}
-		}
-		for k, val := range m {
-			sub, ok := props[k].(map[string]any)
-			if !ok {
-				if schema["additionalProperties"] == false {
-					fail("unexpected key %q", k)
-				}
-				continue
-			}
-			errs = append(errs, validate(root, sub, val, at+"."+k)...)
-		}
-	}
-	if a, ok := v.([]any); ok {
-		if items, ok := schema["items"].(map[string]any); ok {
-			for i, el := range a {
-				errs = append(errs, validate(root, items, el, fmt.Sprintf("%s[%d]", at, i))...)
-			}
-		}
-	}
-	return errs
-}
-
-func schemaList(v any) []string {
-	var out []string
-	l, _ := v.([]any)
-	for _, x := range l {
-		out = append(out, x.(string))
-	}
-	return out
 }

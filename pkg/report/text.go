@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/piv-gate/piv/pkg/gate"
 )
@@ -30,18 +31,24 @@ func Text(r *gate.Result) string { return TextWith(r, TextOptions{}) }
 
 // TextWith is Text with options. Layout:
 //
-//	FAIL quote node app-02 (127.0.0.3) version 2.4.1 — 1 failed, 8 passed in 0.84s
+//	FAIL quote node app-02 (127.0.0.3) version 2.4.1 — 1 failed, 8 passed in 840ms
+//	NARROWED: label filter smoke; 4 checks left out — this is not a full gate
+//	remediation: CHG-2026-0412 (CVE-2026-1234)
 //	reason: …
 //	run: <run id>  report: <dir>
 //
-//	FAILED   <check> (0.12s)
+//	targets:                       (--fleet: a row per target, worst first)
+//	  node app-02  5 checks: 4 passed, 1 failed, 0 skipped
+//	  service      5 checks: 5 passed, 0 failed, 0 skipped
+//
+//	FAILED   <check> [app-02] (120ms)
 //	         at file:line, step "…"
 //	         <message, indented>
 //	         attachment: <path> (<type>)
 //	WARNING  advisory check failed, not blocking: <check>
 //	WARNING  flaky, passed after 2 attempts: <check>
 //
-//	8 passed, 1 failed, 0 skipped
+//	9 checks: 8 passed, 1 failed, 0 skipped
 func TextWith(r *gate.Result, o TextOptions) string {
 	var b strings.Builder
 	paint := func(code, s string) string {
@@ -59,9 +66,15 @@ func TextWith(r *gate.Result, o TextOptions) string {
 	if v := versionText(r); v != "" {
 		head = append(head, printable(v))
 	}
-	fmt.Fprintf(&b, "%s — %s in %s\n", strings.Join(head, " "), countsText(r.Summary), secs(r.DurationSeconds))
+	fmt.Fprintf(&b, "%s — %s in %s\n", strings.Join(head, " "), countsText(r.Summary), dur(r.DurationSeconds))
+	if n := narrowedText(r.Selection); n != "" {
+		b.WriteString(paint("1;33", printable(n)) + "\n")
+	}
 	if r.Reason != "" {
 		fmt.Fprintf(&b, "reason: %s\n", printable(oneLine(r.Reason)))
+	}
+	if rem := remediationText(r.Remediation); rem != "" {
+		fmt.Fprintf(&b, "remediation: %s\n", printable(rem))
 	}
 	if r.RunID != "" || o.Dir != "" {
 		var parts []string
@@ -87,6 +100,18 @@ func TextWith(r *gate.Result, o TextOptions) string {
 	}
 	attach("", r.Attachments)
 
+	if rows := targetRows(r); rows != nil {
+		b.WriteString("\ntargets:\n")
+		width := 0
+		for _, t := range rows {
+			width = max(width, utf8.RuneCountInString(printable(t.Label)))
+		}
+		for _, t := range rows {
+			l := printable(t.Label)
+			fmt.Fprintf(&b, "  %s%s  %s\n", l, strings.Repeat(" ", width-utf8.RuneCountInString(l)), countsLine(t.Counts))
+		}
+	}
+
 	blank := false
 	section := func() {
 		if !blank {
@@ -106,33 +131,30 @@ func TextWith(r *gate.Result, o TextOptions) string {
 					tag += strings.Repeat(" ", 8-len(tag))
 				}
 			}
-			fmt.Fprintf(&b, "%s %s (%s)\n", paint("31", tag), printable(c.Name), secs(c.DurationSeconds))
+			fmt.Fprintf(&b, "%s %s%s (%s)\n", paint("31", tag), printable(c.Name), targetTag(c), dur(c.DurationSeconds))
 			failureText(&b, c.Failure)
 			attach("         ", c.Attachments)
 		case kindAdvisory:
 			section()
-			fmt.Fprintf(&b, "%s advisory check failed, not blocking: %s\n", paint("33", "WARNING "), printable(c.Name))
+			fmt.Fprintf(&b, "%s advisory check failed, not blocking: %s%s\n", paint("33", "WARNING "), printable(c.Name), targetTag(c))
 			failureText(&b, c.Failure)
 			attach("         ", c.Attachments)
 		case kindFlaky:
 			section()
-			fmt.Fprintf(&b, "%s flaky, passed after %s: %s\n", paint("33", "WARNING "), attemptsText(c.Attempts), printable(c.Name))
+			fmt.Fprintf(&b, "%s flaky, passed after %s: %s%s\n", paint("33", "WARNING "), attemptsText(c.Attempts), printable(c.Name), targetTag(c))
 		}
 	}
 	b.WriteString("\n")
-	fmt.Fprintf(&b, "%d passed, %d failed, %d skipped", r.Summary.Passed, r.Summary.Failed, r.Summary.Skipped)
-	var extra []string
-	if r.Summary.Flaky > 0 {
-		extra = append(extra, fmt.Sprintf("%d flaky", r.Summary.Flaky))
-	}
-	if r.Summary.AdvisoryFailed > 0 {
-		extra = append(extra, fmt.Sprintf("%d advisory", r.Summary.AdvisoryFailed))
-	}
-	if len(extra) > 0 {
-		fmt.Fprintf(&b, " (%s)", strings.Join(extra, ", "))
-	}
-	b.WriteString("\n")
+	b.WriteString(countsLine(r.Summary) + "\n")
 	return b.String()
+}
+
+// targetTag is " [app-02]" for a check that carries its own target.
+func targetTag(c *gate.Check) string {
+	if c.Target == "" {
+		return ""
+	}
+	return " [" + printable(c.Target) + "]"
 }
 
 func failureText(b *strings.Builder, f *gate.Failure) {
