@@ -178,14 +178,20 @@ func failureText(b *strings.Builder, f *gate.Failure) {
 	}
 }
 
-// countsText: "9 passed", "1 failed, 8 passed", "0 checks".
+// countsText is the headline's short form, blocking failures first:
+// "9 passed", "1 failed, 8 passed", "8 passed, 1 advisory failed",
+// "0 checks". Advisory failures are named as such so that a PASS headline
+// never reads "1 failed".
 func countsText(s gate.Summary) string {
 	var parts []string
-	if s.Failed > 0 {
-		parts = append(parts, fmt.Sprintf("%d failed", s.Failed))
+	if f := s.Failed - s.AdvisoryFailed; f > 0 {
+		parts = append(parts, fmt.Sprintf("%d failed", f))
 	}
 	if s.Passed > 0 {
 		parts = append(parts, fmt.Sprintf("%d passed", s.Passed))
+	}
+	if s.AdvisoryFailed > 0 {
+		parts = append(parts, fmt.Sprintf("%d advisory failed", s.AdvisoryFailed))
 	}
 	if s.Skipped > 0 {
 		parts = append(parts, fmt.Sprintf("%d skipped", s.Skipped))
