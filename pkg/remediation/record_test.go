@@ -98,10 +98,10 @@ func TestRemediationVersionSchemes(t *testing.T) {
 		{"semver", ">= 1.2.3, < 2", "2.0.0", false},
 		{"debian", ">= 1:3.0.11-1~deb12u2", "1:3.0.11-1~deb12u2", true},
 		{"debian", ">= 1:3.0.11-1~deb12u2", "1:3.0.11-1~deb12u1", false},
-		{"debian", ">= 1:3.0.11-1~deb12u2", "3.0.15-1", false},       // no epoch is epoch 0: older
-		{"debian", ">= 1:3.0.11-1", "1:3.0.11-1~deb12u2", false},     // ~ sorts before the release
-		{"debian", ">= 2.42.0", "2.42.0+ds", true},                   // +ds repack sorts after
-		{"debian", ">> 2.42.0+ds", "2.42.0+ds-1", true},               // a revision after it
+		{"debian", ">= 1:3.0.11-1~deb12u2", "3.0.15-1", false},   // no epoch is epoch 0: older
+		{"debian", ">= 1:3.0.11-1", "1:3.0.11-1~deb12u2", false}, // ~ sorts before the release
+		{"debian", ">= 2.42.0", "2.42.0+ds", true},               // +ds repack sorts after
+		{"debian", ">> 2.42.0+ds", "2.42.0+ds-1", true},          // a revision after it
 		{"debian", ">= 2.42.0+ds", "2.42.0", false},
 		{"debian", ">= 1:3.0.11-1~deb12u2, << 1:3.1", "1:3.0.15-1~deb12u1", true},
 	}

@@ -1,0 +1,640 @@
+// Package evidence answers, from the gate.json files gates wrote, whether a
+// remediation record's fix is live on every node of every affected app and
+// whether its SLA clock was met: per node, verified when and by which run,
+// still unverified, or verified and later seen failing again. It reads
+// reports as a stream, keeping a few timestamps per node and never the
+// reports themselves, so an auditor's question over years of nightly runs
+// costs memory in the number of nodes, not of files.
+//
+// It judges only what gates recorded: a check of the record's items that
+// passed on that node in that run. A run that did not check every item (an
+// older record, a narrowed filter) is neither a pass nor a failure.
+package evidence
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/piv-gate/piv/pkg/remediation"
+)
+
+// Schema identifies the evidence JSON format (schema/evidence.schema.json).
+const Schema = "piv.evidence/v1"
+
+// Node statuses.
+const (
+	Verified   = "verified"   // every item passed in its latest runs, since VerifiedAt
+	Unverified = "unverified" // never passed every item (never gated, or failing)
+	Regressed  = "regressed"  // passed once, then seen failing again, not passed since
+)
+
+// SLA statuses.
+const (
+	Met      = "met"
+	Running  = "running"
+	Breached = "breached"
+)
+
+// App is what the app definitions say about one affected app.
+type App struct {
+	Name     string
+	Nodes    []string
+	Exposure string // external, internal or ""
+}
+
+// Options are one evidence question.
+type Options struct {
+	Record *remediation.Record
+	Apps   []App     // every app the record names, with its nodes
+	Dirs   []string  // report folders, walked for gate.json
+	Now    time.Time // "as of"; zero means time.Now()
+	// LinkBase, when set, makes run links relative to it (the folder the
+	// rendered evidence is written to), so they open from there.
+	LinkBase string
+}
+
+// Run identifies one gate run.
+type Run struct {
+	ID      string    `json:"runId"`
+	At      time.Time `json:"at"`
+	Report  string    `json:"report"` // the run's report folder (gate.json, report.html)
+	Verdict string    `json:"verdict"`
+	Scope   string    `json:"scope"`
+}
+
+// NodeResult is one node's answer.
+type NodeResult struct {
+	Name   string `json:"name"`
+	Status string `json:"status"`
+	// VerifiedAt and VerifiedBy: the first run of the current passing
+	// streak (after the last failure): since when the fix is live here.
+	VerifiedAt *time.Time `json:"verifiedAt,omitempty"`
+	VerifiedBy *Run       `json:"verifiedBy,omitempty"`
+	// FirstVerifiedAt is the first pass ever (before a regression, if any).
+	FirstVerifiedAt *time.Time `json:"firstVerifiedAt,omitempty"`
+	// LastFailure is the latest run in which an item failed on this node.
+	LastFailure *Run     `json:"lastFailure,omitempty"`
+	FailedItems []string `json:"failedItems,omitempty"` // in LastFailure
+	// LastSeen is the latest run that checked every item here.
+	LastSeen *Run `json:"lastSeen,omitempty"`
+	Runs     int  `json:"runs"`     // runs that checked every item on this node
+	Partial  int  `json:"partial"`  // runs that checked only some items
+	Failures int  `json:"failures"` // runs in which an item failed
+}
+
+// AppResult is one app's answer.
+type AppResult struct {
+	Name      string       `json:"name"`
+	Exposure  string       `json:"exposure"`
+	SLA       string       `json:"sla"` // what set the clock: "external (5 days)", "sla 72h"
+	Deadline  time.Time    `json:"deadline"`
+	Status    string       `json:"status"` // met, running, breached
+	Completed *time.Time   `json:"completedAt,omitempty"`
+	Reason    string       `json:"reason"`
+	Nodes     []NodeResult `json:"nodes"`
+}
+
+// SLAResult is the whole record's clock: detected until every node of
+// every affected app is verified.
+type SLAResult struct {
+	Status    string     `json:"status"`
+	Deadline  time.Time  `json:"deadline"` // the earliest app deadline
+	Completed *time.Time `json:"completedAt,omitempty"`
+	// TimeLeftSeconds while running; LateBySeconds when breached.
+	TimeLeftSeconds float64 `json:"timeLeftSeconds,omitempty"`
+	LateBySeconds   float64 `json:"lateBySeconds,omitempty"`
+	Reason          string  `json:"reason"`
+}
+
+// Event is one point on the timeline.
+type Event struct {
+	At   time.Time `json:"at"`
+	Kind string    `json:"kind"` // detected, verified, first-verified, failed, deadline, completed, now
+	App  string    `json:"app,omitempty"`
+	Node string    `json:"node,omitempty"`
+	Run  *Run      `json:"run,omitempty"`
+	Text string    `json:"text"`
+}
+
+// Scan says what was read.
+type Scan struct {
+	Dirs       []string `json:"dirs"`
+	Files      int      `json:"files"`      // gate.json files read
+	Matching   int      `json:"matching"`   // runs of this record for an affected app
+	Unreadable int      `json:"unreadable"` // files that could not be read or parsed
+	Problems   []string `json:"problems,omitempty"`
+}
+
+// Report is the answer (evidence.json).
+type Report struct {
+	Schema      string      `json:"schema"`
+	Remediation string      `json:"remediation"`
+	CVEs        []string    `json:"cves"`
+	Record      string      `json:"record"`
+	Detected    time.Time   `json:"detected"`
+	AsOf        time.Time   `json:"asOf"`
+	Items       []string    `json:"items"`
+	SLA         SLAResult   `json:"sla"`
+	Apps        []AppResult `json:"apps"`
+	Timeline    []Event     `json:"timeline"`
+	Scan        Scan        `json:"scan"`
+}
+
+// ExitCode: 0 met, 1 breached (or a node unverified past its deadline),
+// 3 still running.
+func (r *Report) ExitCode() int {
+	switch r.SLA.Status {
+	case Met:
+		return 0
+	case Breached:
+		return 1
+	}
+	return 3
+}
+
+// obs is one run's outcome on one node.
+type obs struct {
+	at     time.Time
+	run    Run
+	failed []string
+}
+
+// nodeState is all that is kept per node while streaming: a few runs.
+type nodeState struct {
+	firstPass, lastPass, lastFail, passAfterFail *obs
+	lastSeen                                     *obs
+	runs, partial, failures                      int
+}
+
+func earlier(a, b *obs) bool {
+	return a == nil || b.at.Before(a.at) || b.at.Equal(a.at) && b.run.ID < a.run.ID
+}
+func later(a, b *obs) bool {
+	return a == nil || b.at.After(a.at) || b.at.Equal(a.at) && b.run.ID > a.run.ID
+}
+
+// Build answers the question in o.
+func Build(o Options) (*Report, error) {
+	rec := o.Record
+	now := o.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	now = now.UTC()
+	items := rec.Items()
+	rep := &Report{Schema: Schema, Remediation: rec.ID, CVEs: append([]string{}, rec.CVEs...), Record: rec.File,
+		Detected: rec.DetectedAt, AsOf: now, Scan: Scan{Dirs: append([]string{}, o.Dirs...)}}
+	for _, it := range items {
+		rep.Items = append(rep.Items, it.Key)
+	}
+	states := map[string]map[string]*nodeState{}
+	for _, a := range o.Apps {
+		states[a.Name] = map[string]*nodeState{}
+		for _, n := range a.Nodes {
+			states[a.Name][n] = &nodeState{}
+		}
+	}
+	s := &scanner{rec: rec, items: items, linkBase: o.LinkBase, until: now}
+
+	// Pass 1: per node, first and last pass, last failure, counts.
+	err := s.walk(o.Dirs, &rep.Scan, func(app, node string, ob obs, complete bool) {
+		st := states[app][node]
+		if st == nil {
+			return
+		}
+		switch {
+		case len(ob.failed) > 0:
+			st.failures++
+			st.runs++
+			if later(st.lastFail, &ob) {
+				c := ob
+				st.lastFail = &c
+			}
+		case complete:
+			st.runs++
+			if earlier(st.firstPass, &ob) {
+				c := ob
+				st.firstPass = &c
+			}
+			if later(st.lastPass, &ob) {
+				c := ob
+				st.lastPass = &c
+			}
+		default:
+			st.partial++
+			return
+		}
+		if later(st.lastSeen, &ob) {
+			c := ob
+			st.lastSeen = &c
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	// Pass 2, only for nodes that failed and passed again later: the first
+	// pass after the last failure. Streaming twice keeps memory flat where
+	// keeping every run's outcome would grow with the reports.
+	need := false
+	for _, ns := range states {
+		for _, st := range ns {
+			if st.lastFail != nil && st.lastPass != nil && st.lastPass.at.After(st.lastFail.at) {
+				need = true
+			}
+		}
+	}
+	if need {
+		var scan2 Scan
+		if err := s.walk(o.Dirs, &scan2, func(app, node string, ob obs, complete bool) {
+			st := states[app][node]
+			if st == nil || !complete || len(ob.failed) > 0 || st.lastFail == nil || !ob.at.After(st.lastFail.at) {
+				return
+			}
+			if earlier(st.passAfterFail, &ob) {
+				c := ob
+				st.passAfterFail = &c
+			}
+		}); err != nil {
+			return nil, err
+		}
+	}
+
+	rep.Timeline = append(rep.Timeline, Event{At: rec.DetectedAt, Kind: "detected", Text: fmt.Sprintf("%s detected (%s)", rec.ID, joinOr(rec.CVEs, "no CVE listed"))})
+	var overall SLAResult
+	overall.Status = Met
+	allComplete := true
+	var completed time.Time
+	for _, a := range o.Apps {
+		ar := judgeApp(rec, a, states[a.Name], now, &rep.Timeline)
+		rep.Apps = append(rep.Apps, ar)
+		if overall.Deadline.IsZero() || ar.Deadline.Before(overall.Deadline) {
+			overall.Deadline = ar.Deadline
+		}
+		if ar.Completed == nil {
+			allComplete = false
+		} else if ar.Completed.After(completed) {
+			completed = *ar.Completed
+		}
+		if rank(ar.Status) > rank(overall.Status) {
+			overall.Status = ar.Status
+		}
+	}
+	var reasons []string
+	for _, ar := range rep.Apps {
+		if ar.Status != Met {
+			reasons = append(reasons, ar.Name+": "+ar.Reason)
+		}
+	}
+	switch overall.Status {
+	case Met:
+		c := completed
+		overall.Completed = &c
+		overall.Reason = fmt.Sprintf("every node of %d app(s) verified by %s, within the SLA", len(rep.Apps), c.Format(time.RFC3339))
+	case Running:
+		left := overall.Deadline.Sub(now)
+		for _, ar := range rep.Apps {
+			if ar.Status == Running && ar.Deadline.Sub(now) < left {
+				left = ar.Deadline.Sub(now)
+			}
+		}
+		overall.TimeLeftSeconds = left.Seconds()
+		overall.Reason = fmt.Sprintf("%s left: %s", human(left), joinOr(reasons, ""))
+	case Breached:
+		late := time.Duration(0)
+		for _, ar := range rep.Apps {
+			if ar.Status != Breached {
+				continue
+			}
+			end := now
+			if ar.Completed != nil {
+				end = *ar.Completed
+			}
+			if d := end.Sub(ar.Deadline); d > late {
+				late = d
+			}
+		}
+		overall.LateBySeconds = late.Seconds()
+		overall.Reason = fmt.Sprintf("late by %s: %s", human(late), joinOr(reasons, ""))
+	}
+	if allComplete {
+		c := completed
+		overall.Completed = &c
+		rep.Timeline = append(rep.Timeline, Event{At: c, Kind: "completed", Text: "every node of every affected app verified"})
+	}
+	rep.SLA = overall
+	rep.Timeline = append(rep.Timeline, Event{At: overall.Deadline, Kind: "deadline", Text: "SLA deadline"})
+	if overall.Status != Met {
+		rep.Timeline = append(rep.Timeline, Event{At: now, Kind: "now", Text: "as of"})
+	}
+	sort.SliceStable(rep.Timeline, func(i, j int) bool { return rep.Timeline[i].At.Before(rep.Timeline[j].At) })
+	return rep, nil
+}
+
+func rank(s string) int {
+	switch s {
+	case Met:
+		return 0
+	case Running:
+		return 1
+	}
+	return 2
+}
+
+func judgeApp(rec *remediation.Record, a App, states map[string]*nodeState, now time.Time, tl *[]Event) AppResult {
+	ar := AppResult{Name: a.Name, Exposure: a.Exposure, Nodes: []NodeResult{}}
+	if rec.Exposure != "" {
+		ar.Exposure = rec.Exposure
+	}
+	sla, why, _ := rec.SLAFor(a.Exposure) // the caller checked every app has a clock
+	ar.SLA = why
+	ar.Deadline = rec.DetectedAt.Add(sla)
+	var pending []string
+	var completed time.Time
+	for _, n := range a.Nodes {
+		st := states[n]
+		nr := NodeResult{Name: n, Runs: st.runs, Partial: st.partial, Failures: st.failures}
+		if st.lastSeen != nil {
+			r := st.lastSeen.run
+			nr.LastSeen = &r
+		}
+		if st.lastFail != nil {
+			r := st.lastFail.run
+			nr.LastFailure, nr.FailedItems = &r, st.lastFail.failed
+		}
+		if st.firstPass != nil {
+			t := st.firstPass.at
+			nr.FirstVerifiedAt = &t
+		}
+		current := st.firstPass
+		if st.lastFail != nil {
+			current = st.passAfterFail
+		}
+		switch {
+		case current != nil:
+			nr.Status = Verified
+			t, r := current.at, current.run
+			nr.VerifiedAt, nr.VerifiedBy = &t, &r
+			if t.After(completed) {
+				completed = t
+			}
+			*tl = append(*tl, Event{At: t, Kind: "verified", App: a.Name, Node: n, Run: &r, Text: fmt.Sprintf("%s %s verified by %s", a.Name, n, r.ID)})
+			if st.lastFail != nil && st.firstPass.at.Before(st.lastFail.at) {
+				*tl = append(*tl, Event{At: st.firstPass.at, Kind: "first-verified", App: a.Name, Node: n, Run: &st.firstPass.run, Text: fmt.Sprintf("%s %s first verified (later failed, verified again)", a.Name, n)})
+				*tl = append(*tl, Event{At: st.lastFail.at, Kind: "failed", App: a.Name, Node: n, Run: nr.LastFailure, Text: fmt.Sprintf("%s %s failing: %s", a.Name, n, joinOr(st.lastFail.failed, ""))})
+			}
+		case st.firstPass != nil:
+			nr.Status = Regressed
+			pending = append(pending, n+" regressed (verified "+st.firstPass.at.Format(time.RFC3339)+", failing since "+st.lastFail.at.Format(time.RFC3339)+")")
+			*tl = append(*tl, Event{At: st.firstPass.at, Kind: "first-verified", App: a.Name, Node: n, Run: &st.firstPass.run, Text: fmt.Sprintf("%s %s verified by %s", a.Name, n, st.firstPass.run.ID)})
+			*tl = append(*tl, Event{At: st.lastFail.at, Kind: "failed", App: a.Name, Node: n, Run: nr.LastFailure, Text: fmt.Sprintf("%s %s failing again: %s", a.Name, n, joinOr(st.lastFail.failed, ""))})
+		case st.lastFail != nil:
+			nr.Status = Unverified
+			pending = append(pending, n+" failing ("+joinOr(st.lastFail.failed, "")+")")
+			*tl = append(*tl, Event{At: st.lastFail.at, Kind: "failed", App: a.Name, Node: n, Run: nr.LastFailure, Text: fmt.Sprintf("%s %s not fixed: %s", a.Name, n, joinOr(st.lastFail.failed, ""))})
+		default:
+			nr.Status = Unverified
+			if st.partial > 0 {
+				pending = append(pending, fmt.Sprintf("%s never checked on every item (%d partial run(s))", n, st.partial))
+			} else {
+				pending = append(pending, n+" never gated with the record")
+			}
+		}
+		ar.Nodes = append(ar.Nodes, nr)
+	}
+	switch {
+	case len(a.Nodes) == 0:
+		ar.Status = statusPending(ar.Deadline, now)
+		ar.Reason = "the app definition has no nodes: nothing can be verified"
+	case len(pending) > 0:
+		ar.Status = statusPending(ar.Deadline, now)
+		ar.Reason = fmt.Sprintf("%d of %d node(s) not verified: %s", len(pending), len(a.Nodes), joinOr(pending, ""))
+	default:
+		c := completed
+		ar.Completed = &c
+		if c.After(ar.Deadline) {
+			ar.Status = Breached
+			ar.Reason = fmt.Sprintf("every node verified, but at %s: %s after the deadline", c.Format(time.RFC3339), human(c.Sub(ar.Deadline)))
+		} else {
+			ar.Status = Met
+			ar.Reason = fmt.Sprintf("every node verified by %s", c.Format(time.RFC3339))
+		}
+	}
+	return ar
+}
+
+func statusPending(deadline, now time.Time) string {
+	if now.After(deadline) {
+		return Breached
+	}
+	return Running
+}
+
+// human renders a duration in days and hours for an auditor.
+func human(d time.Duration) string {
+	if d < 0 {
+		d = -d
+	}
+	days := int(d / (24 * time.Hour))
+	h := int((d % (24 * time.Hour)) / time.Hour)
+	m := int((d % time.Hour) / time.Minute)
+	switch {
+	case days > 0:
+		return fmt.Sprintf("%dd %dh", days, h)
+	case h > 0:
+		return fmt.Sprintf("%dh %dm", h, m)
+	}
+	return fmt.Sprintf("%dm", m)
+}
+
+func joinOr(ss []string, none string) string {
+	if len(ss) == 0 {
+		return none
+	}
+	out := ss[0]
+	for _, s := range ss[1:] {
+		out += "; " + s
+	}
+	return out
+}
+
+// gateDoc is the part of gate.json evidence needs; encoding/json skips the
+// rest without building it.
+type gateDoc struct {
+	RunID       string    `json:"runId"`
+	App         string    `json:"app"`
+	Verdict     string    `json:"verdict"`
+	StartedAt   time.Time `json:"startedAt"`
+	Target      struct{ Scope, Node string }
+	Remediation *struct {
+		ID string `json:"id"`
+	} `json:"remediation"`
+	Checks []struct {
+		Target   string `json:"target"`
+		State    string `json:"state"`
+		Observed struct {
+			Remediation string `json:"remediation"`
+			Item        string `json:"item"`
+			Target      string `json:"target"`
+			Scope       string `json:"scope"`
+		} `json:"observed"`
+	} `json:"checks"`
+}
+
+type scanner struct {
+	rec      *remediation.Record
+	items    []remediation.Item
+	linkBase string
+	until    time.Time // runs after "as of" are not yet evidence
+	buf      bytes.Buffer
+	doc      gateDoc
+	needle   []byte
+}
+
+const maxProblems = 20
+
+// walk streams every gate.json under dirs and calls fn once per (app,
+// node) the file has remediation checks for. complete is true when every
+// item of the record was checked on that node; ob.failed lists the items
+// that failed.
+func (s *scanner) walk(dirs []string, scan *Scan, fn func(app, node string, ob obs, complete bool)) error {
+	s.needle = []byte(`"` + s.rec.ID + `"`)
+	problem := func(msg string) {
+		scan.Unreadable++
+		if len(scan.Problems) < maxProblems {
+			scan.Problems = append(scan.Problems, msg)
+		}
+	}
+	for _, dir := range dirs {
+		if _, err := os.Stat(dir); err != nil {
+			return fmt.Errorf("--reports %s: %v", dir, err)
+		}
+		s.walkDir(dir, func(path string) {
+			scan.Files++
+			if err := s.read(path); err != nil {
+				problem(fmt.Sprintf("%s: %v", path, err))
+				return
+			}
+			// Most runs are not of this record: skip them before parsing.
+			if !bytes.Contains(s.buf.Bytes(), s.needle) {
+				return
+			}
+			s.doc = gateDoc{Checks: s.doc.Checks[:0]}
+			if err := json.Unmarshal(s.buf.Bytes(), &s.doc); err != nil {
+				problem(fmt.Sprintf("%s: not a gate.json: %v", path, err))
+				return
+			}
+			s.emit(path, scan, fn)
+		}, problem)
+	}
+	return nil
+}
+
+// walkDir calls fn for every gate.json under dir. Unlike filepath.WalkDir
+// it reads directories in chunks and unsorted, so a folder of a million
+// runs is never listed into memory at once.
+func (s *scanner) walkDir(dir string, fn func(path string), problem func(string)) {
+	f, err := os.Open(dir)
+	if err != nil {
+		problem(fmt.Sprintf("%s: %v", dir, err))
+		return
+	}
+	defer f.Close()
+	for {
+		entries, err := f.ReadDir(256)
+		for _, e := range entries {
+			p := filepath.Join(dir, e.Name())
+			switch {
+			case e.IsDir():
+				s.walkDir(p, fn, problem)
+			case e.Name() == "gate.json" && e.Type().IsRegular():
+				fn(p)
+			}
+		}
+		if err == io.EOF || len(entries) == 0 {
+			return
+		}
+		if err != nil {
+			problem(fmt.Sprintf("%s: %v", dir, err))
+			return
+		}
+	}
+}
+
+func (s *scanner) read(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	s.buf.Reset()
+	_, err = s.buf.ReadFrom(io.LimitReader(f, 64<<20))
+	return err
+}
+
+func (s *scanner) emit(path string, scan *Scan, fn func(app, node string, ob obs, complete bool)) {
+	d := &s.doc
+	if d.Remediation == nil || d.Remediation.ID != s.rec.ID || !s.rec.HasApp(d.App) || d.StartedAt.IsZero() || d.StartedAt.After(s.until) {
+		return
+	}
+	scan.Matching++
+	type seen struct {
+		passed map[string]bool
+		failed []string
+	}
+	byNode := map[string]*seen{}
+	var order []string
+	for _, c := range d.Checks {
+		ob := c.Observed
+		if ob.Remediation != s.rec.ID || ob.Item == "" || c.State == "skipped" {
+			continue
+		}
+		node := ""
+		switch {
+		case ob.Scope == "node":
+			node = ob.Target
+		case ob.Scope == "service":
+			continue // the service's answer proves nothing about a node
+		case c.Target != "" && c.Target != "service":
+			node = c.Target
+		case d.Target.Scope == "node":
+			node = d.Target.Node
+		default:
+			continue
+		}
+		st := byNode[node]
+		if st == nil {
+			st = &seen{passed: map[string]bool{}}
+			byNode[node] = st
+			order = append(order, node)
+		}
+		if c.State == "passed" || c.State == "flaky" {
+			st.passed[ob.Item] = true
+		} else {
+			st.failed = append(st.failed, ob.Item)
+		}
+	}
+	dir := filepath.Dir(path)
+	if s.linkBase != "" {
+		if rel, err := filepath.Rel(s.linkBase, dir); err == nil {
+			dir = rel
+		}
+	}
+	run := Run{ID: d.RunID, At: d.StartedAt.UTC(), Report: filepath.ToSlash(dir), Verdict: d.Verdict, Scope: d.Target.Scope}
+	for _, node := range order {
+		st := byNode[node]
+		complete := true
+		for _, it := range s.items {
+			if !st.passed[it.Key] {
+				complete = false
+			}
+		}
+		sort.Strings(st.failed)
+		fn(d.App, node, obs{at: run.At, run: run, failed: st.failed}, complete)
+	}
+}
