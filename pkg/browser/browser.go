@@ -183,9 +183,9 @@ func Launch(ctx context.Context, opt Options) (*Browser, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "piv-browser-")
+	dir, err := newProfileDir() // profile.go: swept if piv is killed
 	if err != nil {
-		return nil, fmt.Errorf("browser: temp dir: %w", err)
+		return nil, err
 	}
 	b := &Browser{dir: dir, cas: cas, proxyHost: opt.ProxyHost, exited: make(chan struct{}), log: &tailBuffer{max: 8 << 10},
 		contexts: map[proto.BrowserBrowserContextID]*proxy{}}
@@ -202,7 +202,7 @@ func Launch(ctx context.Context, opt Options) (*Browser, error) {
 		if trusted != nil {
 			<-trusted // bounded: certutil runs under ctx
 		}
-		_ = os.RemoveAll(dir)
+		_ = removeProfileDir(dir)
 		return nil, err
 	}
 	home := filepath.Join(dir, "home")
@@ -221,7 +221,8 @@ func Launch(ctx context.Context, opt Options) (*Browser, error) {
 	}
 
 	b.cmd = exec.Command(bin, launchArgs(filepath.Join(dir, "profile"), opt.ProxyHost, opt.Show)...)
-	b.cmd.Env = append(withoutEnv(os.Environ(), "HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME"), "HOME="+home)
+	// TMPDIR inside dir: Chromium's own temporary folders go with it.
+	b.cmd.Env = append(withoutEnv(os.Environ(), "HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "TMPDIR"), "HOME="+home, "TMPDIR="+browserTmp(dir))
 	b.cmd.Dir = dir
 	b.cmd.SysProcAttr = sysProcAttr()
 	stderr, err := b.cmd.StderrPipe()
@@ -447,7 +448,7 @@ func (b *Browser) Close() error {
 		if b.cmd != nil {
 			b.kill()
 			killStragglers(b.dir)
-			if err := os.RemoveAll(b.dir); err != nil {
+			if err := removeProfileDir(b.dir); err != nil {
 				errs = append(errs, fmt.Errorf("browser: removing %s: %w", b.dir, err))
 			}
 		}
