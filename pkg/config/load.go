@@ -215,7 +215,7 @@ func section(typ string) string {
 }
 
 var knownKeys = map[string][]string{
-	"App":        {"app", "service", "nodes", "technical", "settle", "suites", "settings", "ephemeral"},
+	"App":        {"app", "service", "nodes", "technical", "settle", "suites", "settings", "ephemeral", "exposure"},
 	"Service":    {"url", "ca", "address"},
 	"Node":       {"name", "address"},
 	"Technical":  {"ports", "health", "version", "tls", "latency"},

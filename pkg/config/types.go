@@ -22,6 +22,8 @@ type App struct {
 	Ephemeral *Ephemeral        `yaml:"ephemeral"`
 	// Owner is who is told when the app's gate fails (piv merge groups by it).
 	Owner *Owner `yaml:"owner"`
+	// Exposure is external or internal: the remediation SLA clock (5 / 30 days).
+	Exposure string `yaml:"exposure"`
 
 	// File is the definition's path; Dir its folder (relative paths resolve there).
 	File string `yaml:"-"`

@@ -43,6 +43,10 @@ func (a *App) defaultAndValidate() Errors {
 		bad(fmt.Sprintf("app: %q: use lower-case letters, digits, - and _ (it names report folders)", a.App), "app")
 	}
 
+	if a.Exposure != "" && a.Exposure != "external" && a.Exposure != "internal" {
+		bad(fmt.Sprintf("exposure: %q: want external or internal (the remediation SLA: 5 or 30 days)", a.Exposure), "exposure")
+	}
+
 	// service
 	if a.Service.URL == "" {
 		bad("service.url: missing: the URL customers use, e.g. https://quote.example:443", "service")
