@@ -140,11 +140,16 @@ func observedRows(m map[string]any) []htmlKV {
 		case nil:
 			out = append(out, htmlKV{prefix, "null"})
 		default:
-			b, err := json.Marshal(x)
-			if err != nil {
-				b = []byte(fmt.Sprint(x))
+			// Plain JSON, no \u003c escapes: the template HTML-escapes once,
+			// which is the form the caller's secret redaction knows.
+			var buf bytes.Buffer
+			enc := json.NewEncoder(&buf)
+			enc.SetEscapeHTML(false)
+			text := fmt.Sprint(x)
+			if err := enc.Encode(x); err == nil {
+				text = strings.TrimSuffix(buf.String(), "\n")
 			}
-			out = append(out, htmlKV{prefix, string(b)})
+			out = append(out, htmlKV{prefix, text})
 		}
 	}
 	for k, v := range m {
