@@ -75,10 +75,13 @@ func check(err error) {
 }
 
 // observe records a fact's description and its probe's duration for the
-// current check (gate.json checks[].observed, durationSeconds).
+// current check (gate.json checks[].observed, durationSeconds). The fact's
+// own "seconds" is the probe's duration, recorded once as probeSeconds.
 func observe(seconds float64, observed map[string]any) {
 	for k, v := range observed {
-		piv.Observe(k, v)
+		if k != "seconds" {
+			piv.Observe(k, v)
+		}
 	}
 	piv.Observe(piv.ProbeSeconds, seconds)
 }
@@ -212,7 +215,9 @@ var _ = Describe("technical", piv.Technical, SpecPriority(100), func() {
 			}
 			observed := vf.Observed(v.JSON)
 			observed["version"] = got
-			observed["expectedVersion"] = r.ExpectedVersion
+			if r.ExpectedVersion != "" {
+				observed["expectedVersion"] = r.ExpectedVersion
+			}
 			observe(vf.Elapsed.Seconds(), observed)
 			check(err)
 		})
@@ -266,7 +271,7 @@ var _ = Describe("technical", piv.Technical, SpecPriority(100), func() {
 				Fail("latency: no fact gathered on " + t.Where())
 			}
 			observed := lf.Observed()
-			observed["p95Budget"] = l.P95.D().Seconds()
+			observed["p95BudgetSeconds"] = l.P95.D().Seconds()
 			observe(lf.Elapsed.Seconds(), observed)
 			check(verify.Latency(*lf, l, t))
 		})
