@@ -282,9 +282,17 @@ func runSpecs(ctx context.Context, o Options, progress io.Writer) (*types.Report
 	// Ginkgo's reporter prints to its package-level stdout writer; piv's
 	// stdout is for the verdict, so send Ginkgo's progress to stderr,
 	// redacted. The focus check is ours (Ginkgo would os.Exit).
-	formatter.ColorableStdOut = secret.Writer{W: progress}
+	//
+	// One redacting stream for both: the reporter and GinkgoWriter
+	// interleave on stderr, and a secret a spec prints in two writes
+	// (Printf("%s", s[:3]); Printf("%s", s[3:])) is redacted as a whole.
+	// Closed when the specs end: what it held back is written, and a write
+	// from a goroutine a spec left running still gets through, redacted.
+	stream := secret.NewStream(progress)
+	defer stream.Close()
+	formatter.ColorableStdOut = stream
 	os.Setenv("GINKGO_EDITOR_INTEGRATION", "true")
-	ginkgo.GinkgoWriter.TeeTo(secret.Writer{W: progress})
+	ginkgo.GinkgoWriter.TeeTo(stream)
 	gomega.RegisterFailHandler(ginkgo.Fail)
 
 	capturedMu.Lock()
@@ -297,7 +305,8 @@ func runSpecs(ctx context.Context, o Options, progress io.Writer) (*types.Report
 		defer close(done)
 		defer func() { panicked = recover() }()
 		ginkgo.RunSpecs(&testingT{}, "piv "+o.App.App, suiteConfig, reporterConfig)
-		io.WriteString(progress, "\n") // Ginkgo's succinct line ends without one
+		io.WriteString(stream, "\n") // Ginkgo's succinct line ends without one
+		stream.Close()
 	}()
 	select {
 	case <-done:
