@@ -343,8 +343,8 @@ func junitProperties(r *gate.Result, o JUnitOptions) []junitProperty {
 		}
 	}
 	for _, a := range r.Attachments {
-		if line := attachmentLines([]gate.Attachment{a}, o); line != "" {
-			p = append(p, junitProperty{"attachment", line})
+		if a.Path != "" {
+			p = append(p, junitProperty{"attachment", attachmentPath(a.Path, o)})
 		}
 	}
 	return p
@@ -379,11 +379,15 @@ func attachmentLines(as []gate.Attachment, o JUnitOptions) string {
 		if a.Path == "" {
 			continue
 		}
-		p := a.Path
-		if o.AttachmentDir != "" {
-			p = filepath.Join(o.AttachmentDir, filepath.FromSlash(a.Path))
-		}
-		lines = append(lines, "[[ATTACHMENT|"+p+"]]")
+		lines = append(lines, "[[ATTACHMENT|"+attachmentPath(a.Path, o)+"]]")
 	}
 	return strings.Join(lines, "\n")
+}
+
+// attachmentPath is an attachment's path as the CI sees it.
+func attachmentPath(p string, o JUnitOptions) string {
+	if o.AttachmentDir != "" {
+		return filepath.Join(o.AttachmentDir, filepath.FromSlash(p))
+	}
+	return p
 }
