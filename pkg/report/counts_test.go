@@ -42,6 +42,7 @@ type junitDoc struct {
 		} `xml:"properties>property"`
 		Cases []struct {
 			Name      string     `xml:"name,attr"`
+			Classname string     `xml:"classname,attr"`
 			Failure   *struct{}  `xml:"failure"`
 			Error     *struct{}  `xml:"error"`
 			Skipped   *struct{}  `xml:"skipped"`
@@ -97,6 +98,18 @@ func TestOneSetOfCounts(t *testing.T) {
 			var doc junitDoc
 			if err := xml.Unmarshal([]byte(junit), &doc); err != nil {
 				t.Fatal(err)
+			}
+			// GitLab keys test cases on classname + name: a duplicate pair
+			// is silently squashed into one (gitlab-org/gitlab#237920).
+			seen := map[[2]string]bool{}
+			for _, s := range doc.Suites {
+				for _, c := range s.Cases {
+					k := [2]string{c.Classname, c.Name}
+					if seen[k] {
+						t.Errorf("junit: classname %q and name %q repeat: GitLab would drop one", c.Classname, c.Name)
+					}
+					seen[k] = true
+				}
 			}
 			var cases, failures, errors, skipped, reruns, advisory, sumTests, sumFail, sumErr, sumSkip int
 			for _, s := range doc.Suites {
