@@ -280,7 +280,7 @@ func imageType(b []byte) string {
 var htmlPage = template.Must(template.New("report.html").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{.VerdictWord}} {{.App}} {{.Target}} — piv</title>
+<title>{{.VerdictWord}}{{if .Narrowed}} (NARROWED){{end}} {{.App}} {{.Target}} — piv</title>
 <style>
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;color:#1f2328;background:#f6f8fa}
 main{max-width:1100px;margin:0 auto;padding:1em 1.5em 3em}
