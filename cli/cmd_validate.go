@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -51,9 +52,13 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	bad := 0
 	seen := map[string]string{}
 	for _, f := range files {
-		app, err := config.Load(f)
-		if err == nil {
-			err = checkSuites(app)
+		// Every problem in one pass: the suites are checked even when the
+		// definition has other problems, as far as it decoded.
+		app, err := config.LoadPartial(f)
+		if app != nil && app.Suites != nil {
+			if serr := checkSuites(app); serr != nil {
+				err = errors.Join(err, serr)
+			}
 		}
 		if err == nil && seen[app.App] != "" {
 			err = fmt.Errorf("%s: app %q is already defined in %s", app.Where("app"), app.App, seen[app.App])

@@ -156,7 +156,7 @@ technical:
 	return dir
 }
 
-func runEvidence(t *testing.T, dir string) runOut {
+func runTechGate(t *testing.T, dir string) runOut {
 	t.Helper()
 	return pivRun(t, nil, nil, "run", "evidence", "--node", "node-1", "--config", dir, "--label-filter", "technical")
 }
@@ -206,7 +206,7 @@ func TestTechnicalHTMLMaintenancePageFails(t *testing.T) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		io.WriteString(w, `<html><h1>Back soon</h1><script>window.health = {"status":"UP"}</script></html>`)
 	}))
-	r := runEvidence(t, evidenceApp(t, n, 5))
+	r := runTechGate(t, evidenceApp(t, n, 5))
 	wantExit(t, r, 1)
 	if r.gate.Verdict != gate.Fail {
 		t.Fatalf("verdict %s", r.gate.Verdict)
@@ -221,7 +221,7 @@ func TestTechnicalTruncatedJSONFails(t *testing.T) {
 		w.Header().Set("Content-Type", "application/json")
 		io.WriteString(w, `{"status":"UP","checks":{"db":"UP"`)
 	}))
-	r := runEvidence(t, evidenceApp(t, n, 5))
+	r := runTechGate(t, evidenceApp(t, n, 5))
 	wantExit(t, r, 1)
 	wantFailed(t, r, "technical health /health", "not valid JSON", `{"status":"UP","checks":{"db":"UP"`)
 	wantFailed(t, r, "technical latency", "not valid JSON")
@@ -240,7 +240,7 @@ func TestTechnicalNeverEndingBodyFails(t *testing.T) {
 			}
 		}
 	}))
-	r := runEvidence(t, evidenceApp(t, n, 20))
+	r := runTechGate(t, evidenceApp(t, n, 20))
 	wantExit(t, r, 1)
 	wantFailed(t, r, "technical health /health", "body exceeds 262144 bytes", "Content-Type application/json")
 	wantFailed(t, r, "technical latency", "body exceeds 262144 bytes")
@@ -272,7 +272,7 @@ func TestTechnicalSlowDripFailsPromptly(t *testing.T) {
 			}
 		}
 	}))
-	r := runEvidence(t, evidenceApp(t, n, 20))
+	r := runTechGate(t, evidenceApp(t, n, 20))
 	wantExit(t, r, 1)
 	if r.gate.Verdict != gate.Fail {
 		t.Fatalf("verdict %s: %s", r.gate.Verdict, r.gate.Reason)
@@ -289,7 +289,7 @@ func TestTechnicalSlowDripFailsPromptly(t *testing.T) {
 func TestTechnicalSilentNodeIsBounded(t *testing.T) {
 	t.Parallel()
 	n := silentNode(t)
-	r := runEvidence(t, evidenceApp(t, n, 20))
+	r := runTechGate(t, evidenceApp(t, n, 20))
 	wantExit(t, r, 1)
 	if r.gate.Verdict != gate.Fail {
 		t.Fatalf("verdict %s: %s", r.gate.Verdict, r.gate.Reason)
@@ -307,7 +307,7 @@ func TestTechnicalSilentNodeIsBounded(t *testing.T) {
 func TestTechnicalPassIsEvidence(t *testing.T) {
 	n := serveNode(t, app.NewHandler(app.Options{Node: "node-1", Version: "2.4.1"}))
 	dir := evidenceApp(t, n, 5)
-	r := runEvidence(t, dir)
+	r := runTechGate(t, dir)
 	wantExit(t, r, 0)
 	want := map[string][]string{
 		"technical port":                         {"address", "connected", "probeSeconds"},
@@ -386,7 +386,7 @@ technical:
   version: {path: /version, json: " "}
   latency: {p95: 90}
 settle: {timeout: -5s}
-suites: [""]
+suites: ["", no-such-suite]
 `), 0o644)
 	r := pivRun(t, nil, nil, "validate", f)
 	wantExit(t, r, 2)
@@ -399,6 +399,7 @@ suites: [""]
 		f + `:10: bad duration "90"`,
 		f + `:11: duration "-5s" is negative`,
 		f + `:12: suites[0]: empty value`,
+		f + `:12: suites[1]: no suite "no-such-suite" is compiled into piv`,
 	} {
 		if !strings.Contains(r.stdout, w) {
 			t.Errorf("stdout lacks %s\n%s", w, r.stdout)

@@ -41,6 +41,8 @@ func TestEmptyValuesAreErrors(t *testing.T) {
 		{base + "settle: {consecutive: 0}\n", `x.yaml:4: settle.consecutive: 0`},
 		{base + "settle: {timeout: ~}\n", `x.yaml:4: settle.timeout: no value (~)`},
 		{base + "ephemeral: {port: 8443, wait: {log: \"\"}}\n", `x.yaml:4: ephemeral.wait.log: empty value`},
+		{base + "exposure: \"\"\n", `x.yaml:4: exposure: empty value`},
+		{base + "owner: {team: \" \"}\n", `x.yaml:4: owner.team: blank value`},
 		{base + "ephemeral: {port: 8443, dependencies: [{name: db, image: \"\"}]}\n", `x.yaml:4: ephemeral.dependencies[0].image: empty value`},
 	}
 	for _, c := range cases {

@@ -105,13 +105,40 @@ func Load(path string) (*App, error) {
 // Parse is Load on bytes already read; path names them in errors and anchors
 // relative paths (service.ca, ephemeral files).
 func Parse(path string, data []byte) (*App, error) {
+	a, errs := parse(path, data)
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return a, nil
+}
+
+// LoadPartial is Load for `piv validate`: on problems it also returns the
+// definition as far as it decoded (nil when the file cannot be read or
+// parsed), so that checks made outside this package (the suites compiled
+// into the binary) are reported in the same pass. The partial definition is
+// for reporting only: never run a gate from it.
+func LoadPartial(path string) (*App, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &Error{File: path, Msg: fmt.Sprintf("cannot read: %v", unwrapPath(err))}
+	}
+	a, errs := parse(path, data)
+	if len(errs) > 0 {
+		return a, errs
+	}
+	return a, nil
+}
+
+// parse reads, defaults and validates; a is nil only when the file is not a
+// YAML mapping at all.
+func parse(path string, data []byte) (*App, Errors) {
 	a := &App{File: path}
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, Errors{{File: path, Msg: "empty file: an app definition needs at least app and service.url"}}
 	}
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, yamlErrors(path, err)
+		return nil, asErrors(yamlErrors(path, err))
 	}
 	if len(root.Content) == 0 || root.Content[0].Kind != yaml.MappingNode {
 		line := 1
@@ -133,7 +160,7 @@ func Parse(path string, data []byte) (*App, error) {
 	if err := dec.Decode(a); err != nil {
 		var te *yaml.TypeError
 		if !errors.As(err, &te) {
-			return nil, yamlErrors(path, err)
+			return nil, asErrors(yamlErrors(path, err))
 		}
 		for _, e := range asErrors(yamlErrors(path, err)) {
 			decodeLines[e.Line] = true
@@ -162,7 +189,7 @@ func Parse(path string, data []byte) (*App, error) {
 	}
 	if len(errs) > 0 {
 		sort.SliceStable(errs, func(i, j int) bool { return errs[i].Line < errs[j].Line })
-		return nil, errs
+		return a, errs
 	}
 	return a, nil
 }
