@@ -10,6 +10,7 @@ import (
 
 	"github.com/piv-gate/piv/pkg/config"
 	"github.com/piv-gate/piv/pkg/piv"
+	"github.com/piv-gate/piv/pkg/session"
 )
 
 // parseInterleaved parses flags that may come before or after positional
@@ -23,11 +24,29 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 		}
 		args = fs.Args()
 		if len(args) == 0 {
-			return pos, nil
+			return pos, blankFlags(fs)
 		}
 		pos = append(pos, args[0])
 		args = args[1:]
 	}
+}
+
+// blankFlags refuses a string flag given an empty or blank value: in a
+// pipeline that is an unset variable ($NODE), and treating it as absent
+// would silently verify something else (--node "" became the service gate).
+func blankFlags(fs *flag.FlagSet) error {
+	var bad []string
+	fs.Visit(func(f *flag.Flag) {
+		if g, ok := f.Value.(flag.Getter); ok {
+			if s, ok := g.Get().(string); ok && strings.TrimSpace(s) == "" {
+				bad = append(bad, "--"+f.Name)
+			}
+		}
+	})
+	if len(bad) > 0 {
+		return usageErr("%s given an empty value (an unset variable?): give a value or leave the flag out; see 'piv %s --help'", strings.Join(bad, ", "), fs.Name())
+	}
+	return nil
 }
 
 // flagErr turns a FlagSet error into the right exit: --help is not an error.
@@ -92,3 +111,5 @@ func checkSuites(app *config.App) error {
 	}
 	return nil
 }
+
+func nodeNames(app *config.App) string { return session.NodeNames(app) }

@@ -2,21 +2,19 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"path/filepath"
 	"regexp"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/piv-gate/piv/pkg/config"
 	"github.com/piv-gate/piv/pkg/gate"
 	"github.com/piv-gate/piv/pkg/runner"
-	"github.com/piv-gate/piv/pkg/target"
+	"github.com/piv-gate/piv/pkg/session"
 )
 
 const runUsage = `Usage: piv run APP [--node NAME | --service | --image REF] [flags]
@@ -29,7 +27,8 @@ node, the whole service, or a container image, and exits with the verdict:
 address while Host, SNI and certificate checks keep the service host name.
 
 Reports go to --out (default reports/APP/RUN-ID/): gate.json (canonical),
-junit.xml, report.html, attachments/.
+junit.xml, report.html, attachments/. Two gates never share an --out: the
+second is refused while the first runs.
 
 Examples:
   # gate after deploying 2.4.1 on the drained node app-02
@@ -55,9 +54,9 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.service, "service", false, "verify the whole service (the default)")
 	fs.StringVar(&f.image, "image", "", "start this local container image and verify it (testcontainers)")
 	fs.StringVar(&f.expect, "expect-version", "", "the version that must be running")
-	fs.StringVar(&f.filter, "label-filter", "", "Ginkgo label filter, e.g. 'technical || smoke' (labels: advisory, browser, functional, mutating, smoke, technical)")
+	fs.StringVar(&f.filter, "label-filter", "", "Ginkgo label filter, e.g. 'technical || smoke' (labels: advisory, browser, functional, mutating, remediation, smoke, technical)")
 	fs.StringVar(&f.focus, "focus", "", "only checks whose full name matches this regexp (e.g. 'quote page'); combined with --label-filter")
-	fs.DurationVar(&f.settle, "settle", 0, "wait up to this long for health to pass settle.consecutive times in a row (default: the definition's settle.timeout)")
+	fs.DurationVar(&f.settle, "settle", 0, "wait up to this long for health to pass settle.consecutive times in a row (default: the definition's settle.timeout; 0: no settling)")
 	fs.DurationVar(&f.timeout, "timeout", 15*time.Minute, "bound on the whole run; on expiry the verdict is inconclusive")
 	fs.StringVar(&f.out, "out", "", "report folder (default reports/APP/RUN-ID/)")
 	fs.StringVar(&f.format, "format", "text", "stdout format: text (summary) or json (gate.json)")
@@ -71,7 +70,7 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 }
 
 func init() {
-	register(command{name: "run", summary: "run the gate for one app: technical PIV + functional suites", run: runRun})
+	register(command{name: "run", summary: "run the gate for one app: technical PIV + functional suites", run: runRun, handlesSignals: true})
 }
 
 func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -84,14 +83,14 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	f.settleSet = flagWasSet(fs, "settle")
 	if f.all {
+		releaseSignals()
 		if len(pos) > 0 {
 			return usageErr("run --all takes no APP (got %q)", pos[0])
 		}
 		return runAll(ctx, args, f, stdout, stderr)
 	}
 	if len(pos) != 1 {
-		fs.Usage()
-		return usageErr("run needs exactly one APP (got %d arguments)", len(pos))
+		return usageErr("run needs exactly one APP (got %d arguments); see 'piv run --help'", len(pos))
 	}
 	if err := f.check(); err != nil {
 		return err
@@ -108,14 +107,37 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	// inconclusive and gate.json is still written.
 	var sigMu sync.Mutex
 	var gotSig string
+	interrupted := func() string { sigMu.Lock(); defer sigMu.Unlock(); return gotSig }
+	o := f.options(app, stderr, interrupted)
+	child, supervised := session.SupervisedChild(f.out)
+	if supervised {
+		o.RunID, o.Locked = child.RunID, true
+	}
+	g, err := session.Prepare(o)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	defer g.Close()
+
+	if !supervised {
+		// The parent: run the gate in a child and judge how it ended.
+		exe, err := os.Executable()
+		if err != nil {
+			return exitFor(g.Fault("cannot find piv's own executable: "+err.Error()), nil, f, g.OutDir(), stdout)
+		}
+		res, code, accepted := g.Supervise(ctx, exe, append([]string{"run"}, args...), stdout, stderr, earlySignals)
+		if !accepted {
+			fmt.Fprintf(stderr, "piv: %s\n", res.Reason)
+			return exitFor(res, nil, f, g.OutDir(), stdout)
+		}
+		return &exitError{code: code}
+	}
+
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(sigs)
 	go func() {
 		select {
-		case s := <-sigs:
+		case s := <-earlySignals:
 			sigMu.Lock()
 			gotSig = signalName(s)
 			sigMu.Unlock()
@@ -124,23 +146,22 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		case <-ctx.Done():
 		}
 	}()
-	interrupted := func() string { sigMu.Lock(); defer sigMu.Unlock(); return gotSig }
+	res, runErr := g.Run(ctx)
+	err = exitFor(res, runErr, f, g.OutDir(), stdout)
+	child.ReportExit(exitCodeOf(err))
+	return err
+}
 
-	o, cleanup, err := f.options(ctx, app, stderr)
-	if err != nil {
-		return err
+// exitFor prints the result and maps it to the exit: the one place a gate's
+// outcome becomes a code (a usage error found while running is 2, else the
+// verdict's own code).
+func exitFor(res *gate.Result, runErr error, f runFlags, outDir string, stdout io.Writer) error {
+	printResult(res, outDir, f.format, stdout)
+	var ue *session.UsageError
+	if errors.As(runErr, &ue) {
+		return usageErr("%v", ue)
 	}
-	o.Interrupted = interrupted
-	res := func() (res *gate.Result) {
-		defer func() {
-			if p := recover(); p != nil {
-				res = harnessFault(o, fmt.Sprintf("harness panic: %v", p))
-			}
-		}()
-		defer func() { cleanup(res) }()
-		return runner.Run(ctx, o)
-	}()
-	return finishRun(res, o, f, stdout, stderr)
+	return verdictErr(res.Verdict.ExitCode())
 }
 
 func (f *runFlags) check() error {
@@ -168,92 +189,24 @@ func (f *runFlags) check() error {
 		}
 	}
 	if f.timeout <= 0 {
-		return usageErr("--timeout must be positive")
+		return usageErr("--timeout %s: must be positive", f.timeout)
+	}
+	if f.settle < 0 {
+		return usageErr("--settle %s: must not be negative (0 turns settling off)", f.settle)
 	}
 	return nil
 }
 
-// options resolves the target and the report folder. cleanup runs after the
-// run whatever happened (stops containers, closes the browser).
-func (f *runFlags) options(ctx context.Context, app *config.App, stderr io.Writer) (runner.Options, func(*gate.Result), error) {
-	o := runner.Options{Started: time.Now(), App: app, ExpectedVersion: f.expect, LabelFilter: f.filter, Focus: f.focus, AllowMutating: f.allowMutating,
-		Timeout: f.timeout, Policy: gate.Policy{FlakyBlocks: f.flaky == "fail"}, Progress: stderr}
-	o.Settle = app.Settle.Timeout.D()
+// options turns the flags into a session's options; nothing else.
+func (f *runFlags) options(app *config.App, stderr io.Writer, interrupted func() string) session.Options {
+	o := session.Options{Started: time.Now(), App: app, Node: f.node, Image: f.image, ExpectedVersion: f.expect,
+		LabelFilter: f.filter, Focus: f.focus, AllowMutating: f.allowMutating, Timeout: f.timeout,
+		Out: f.out, Policy: gate.Policy{FlakyBlocks: f.flaky == "fail"}, BrowserURL: f.browserURL,
+		Summary: f.summary, StepSummary: os.Getenv("GITHUB_STEP_SUMMARY"), PivVersion: Version(),
+		Progress: stderr, Interrupted: interrupted}
 	if f.settleSet {
-		o.Settle = f.settle
+		s := f.settle
+		o.Settle = &s
 	}
-	if f.expect != "" && app.Technical.Version == nil {
-		return o, nil, usageErr("--expect-version needs technical.version (path and JSON path of the running version) in %s", app.Where("technical"))
-	}
-	if o.Settle > 0 && app.Technical.Health == nil {
-		return o, nil, usageErr("--settle needs technical.health in %s", app.Where("technical"))
-	}
-	switch {
-	case f.node != "":
-		n, ok := app.NodeByName(f.node)
-		if !ok {
-			return o, nil, usageErr("%s: unknown node %q (nodes: %s)", app.Where("nodes"), f.node, nodeNames(app))
-		}
-		o.Target = target.ForNode(app, n)
-	case f.image != "":
-		o.Image = f.image
-		o.Target = target.Target{Scope: target.ScopeImage, Name: f.image, URL: app.ServiceURL, RootCAs: app.RootCAs}
-	default:
-		o.Target = target.ForService(app)
-		for _, n := range app.Nodes {
-			o.Nodes = append(o.Nodes, target.ForNode(app, n))
-		}
-	}
-	o.RunID = runID(time.Now(), app.App, o.Target)
-	out, err := outDir(f.out, app.App, o.RunID)
-	if err != nil {
-		return o, nil, usageErr("--out: %v", err)
-	}
-	o.OutDir = out
-	if f.out == "" {
-		o.RunID = filepath.Base(out) // the default folder may carry a -2 suffix: keep them equal
-	}
-	headers := map[string][]string{"X-Piv-Run": {o.RunID}}
-	o.Target.Headers = headers
-	for i := range o.Nodes {
-		o.Nodes[i].Headers = headers
-	}
-	closers := []func(*gate.Result){}
-	bp := newBrowserProvider(ctx, app, f.browserURL, &closers)
-	o.Browser = bp
-	if f.image != "" {
-		if err := startImage(ctx, &o, &closers, stderr); err != nil {
-			return o, nil, err
-		}
-	}
-	bp.warm(runner.EffectiveFilter(f.filter, f.allowMutating))
-	return o, func(res *gate.Result) {
-		for i := len(closers) - 1; i >= 0; i-- {
-			closers[i](res)
-		}
-	}, nil
-}
-
-func nodeNames(app *config.App) string {
-	if len(app.Nodes) == 0 {
-		return "none defined"
-	}
-	s := ""
-	for i, n := range app.Nodes {
-		if i > 0 {
-			s += ", "
-		}
-		s += n.Name
-	}
-	return s
-}
-
-func signalName(s os.Signal) string {
-	switch s {
-	case syscall.SIGTERM:
-		return "SIGTERM"
-	case syscall.SIGINT:
-		return "SIGINT"
-	}
-	return s.String()
+	return o
 }

@@ -42,6 +42,18 @@ func verdictErr(code int) error {
 	return &exitError{code: code}
 }
 
+// exitCodeOf is the code exitCode will return for err, without printing.
+func exitCodeOf(err error) int {
+	if err == nil {
+		return exitPass
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	return exitInconclusive
+}
+
 // exitCode maps run's error to the process exit code. An error that is not an
 // exitError is a harness fault: inconclusive, never 0.
 func exitCode(err error, stderr io.Writer) int {

@@ -20,7 +20,7 @@ func demoImages(t *testing.T) {
 	imagesOnce.Do(func() {
 		for _, c := range [][]string{{"go", "run", "./fixtures/tls/gen", "-out", "fixtures/tls/generated", "-host", "quote.test"}, {"fixtures/images/build.sh"}} {
 			cmd := exec.Command(c[0], c[1:]...)
-			cmd.Dir = "../.."
+			cmd.Dir = ".."
 			if out, err := cmd.CombinedOutput(); err != nil {
 				t.Fatalf("%v: %v\n%s", c, err, out)
 			}
@@ -37,7 +37,7 @@ func leftovers(t *testing.T, runID string) string {
 func imageRun(t *testing.T, env []string, args ...string) runOut {
 	t.Helper()
 	return pivRun(t, nil, append(env, "QUOTE_TEST_PASSWORD=piv-demo-password"),
-		append(append([]string{"run"}, args...), "--config", "../../fixtures/apps", "--label-filter", "!browser")...)
+		append(append([]string{"run"}, args...), "--config", "../fixtures/apps", "--label-filter", "!browser")...)
 }
 
 func TestImageGateGoodAndFaulty(t *testing.T) {
@@ -93,7 +93,7 @@ func TestNoDockerEngineIsInconclusive(t *testing.T) {
 // written, and the container and network removed.
 func TestImageCleanedUpOnSIGTERM(t *testing.T) {
 	demoImages(t)
-	abs, _ := filepath.Abs("../../fixtures/apps")
+	abs, _ := filepath.Abs("../fixtures/apps")
 	y, err := os.ReadFile(filepath.Join(abs, "quote.yaml"))
 	if err != nil {
 		t.Fatal(err)

@@ -25,6 +25,9 @@ type command struct {
 	name    string
 	summary string
 	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+	// handlesSignals: the command consumes earlySignals itself; every
+	// other command gets the default signal actions back.
+	handlesSignals bool
 }
 
 var commands []command
@@ -41,6 +44,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	for _, c := range commands {
 		if c.name == args[0] {
+			if !c.handlesSignals {
+				releaseSignals()
+			}
 			return c.run(ctx, args[1:], stdout, stderr)
 		}
 	}

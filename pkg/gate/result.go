@@ -79,7 +79,10 @@ type Result struct {
 	Selection Selection `json:"selection"`
 	// Remediation is the remediation record verified in this gate (--remediation).
 	Remediation *Remediation `json:"remediation,omitempty"`
-	Checks      []Check      `json:"checks"`
+	// MissingSecrets names secrets a spec needed and the environment
+	// lacked: a configuration error (exit 2), never a verdict on the app.
+	MissingSecrets []string `json:"missingSecrets,omitempty"`
+	Checks         []Check  `json:"checks"`
 	// Attachments that belong to the run rather than one check (container
 	// logs of an ephemeral target, the settle transcript).
 	Attachments []Attachment `json:"attachments,omitempty"`

@@ -27,9 +27,6 @@ type Facts struct {
 	ProgrammaticFocus bool
 	// UnknownLabels: a spec uses a label that is not in the registry.
 	UnknownLabels string
-	// MissingSecrets are secrets a spec needed and the environment lacked:
-	// a configuration error, never a verdict on the app.
-	MissingSecrets []string
 	// ReportError: the evidence (gate.json, JUnit, HTML) could not be written.
 	ReportError string
 }
@@ -98,8 +95,8 @@ func DecideRun(r *Result, p Policy, f Facts) {
 	switch {
 	case f.ReportError != "":
 		r.Verdict, r.Reason = Inconclusive, "reports could not be written: "+f.ReportError
-	case len(f.MissingSecrets) > 0:
-		r.Verdict, r.Reason = Inconclusive, fmt.Sprintf("configuration error: secret(s) %s not set: export them in the environment that runs piv", strings.Join(f.MissingSecrets, ", "))
+	case len(r.MissingSecrets) > 0:
+		r.Verdict, r.Reason = Inconclusive, fmt.Sprintf("configuration error: secret(s) %s not set: export them in the environment that runs piv", strings.Join(r.MissingSecrets, ", "))
 	case f.Abort != "":
 		r.Verdict, r.Reason = Inconclusive, f.Abort
 	case len(panicked) > 0:

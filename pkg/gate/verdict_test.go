@@ -62,7 +62,6 @@ func TestDecide(t *testing.T) {
 		want string
 	}{
 		{Facts{ReportError: "disk full"}, "reports could not be written: disk full"},
-		{Facts{MissingSecrets: []string{"QUOTE_PASSWORD"}}, "QUOTE_PASSWORD not set"},
 		{Facts{ProgrammaticFocus: true}, "focused specs"},
 		{Facts{UnknownLabels: "smokey"}, "not in the registry: smokey"},
 		{Facts{SpecsSelected: 0}, "no checks were selected (label filter \"technical\")"},
@@ -73,6 +72,11 @@ func TestDecide(t *testing.T) {
 		if r.Verdict != Inconclusive || !strings.Contains(r.Reason, c.want) {
 			t.Errorf("facts %+v: got %s %q, want inconclusive …%s…", c.f, r.Verdict, r.Reason, c.want)
 		}
+	}
+	r = &Result{MissingSecrets: []string{"QUOTE_PASSWORD"}, Checks: []Check{chk("a", Passed, true)}}
+	DecideRun(r, Policy{}, Facts{SpecsSelected: -1})
+	if r.Verdict != Inconclusive || !strings.Contains(r.Reason, "QUOTE_PASSWORD not set") {
+		t.Errorf("missing secret: %s %q", r.Verdict, r.Reason)
 	}
 	r = &Result{Checks: []Check{chk("a", Passed, true), chk("b", Flaky, true), chk("c", Failed, false), chk("d", Skipped, true)}}
 	Decide(r, Policy{}, "")

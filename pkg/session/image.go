@@ -1,4 +1,4 @@
-package cli
+package session
 
 import (
 	"context"
@@ -30,10 +30,10 @@ const cleanupTimeout = 60 * time.Second
 func startImage(ctx context.Context, o *runner.Options, closers *[]func(*gate.Result), stderr io.Writer) error {
 	app := o.App
 	if app.Ephemeral == nil {
-		return usageErr("%s: --image needs an ephemeral: section (container port, wait path) in the app definition", app.Where("app"))
+		return usagef("%s: --image needs an ephemeral: section (container port, wait path) in the app definition", app.Where("app"))
 	}
 	if err := expandEnv(app); err != nil {
-		return usageErr("%s: %v", app.Where("ephemeral", "env"), err)
+		return usagef("%s: %v", app.Where("ephemeral", "env"), err)
 	}
 	start := time.Now()
 	env, err := ephemeral.Start(ctx, app, o.Image, ephemeral.Options{RunID: o.RunID, Progress: secret.Writer{W: stderr}})
@@ -42,7 +42,7 @@ func startImage(ctx context.Context, o *runner.Options, closers *[]func(*gate.Re
 	switch {
 	case err == nil:
 	case errors.As(err, &missing) || errors.Is(err, ephemeral.ErrImageMissing):
-		return usageErr("%v", err)
+		return usagef("%v", err)
 	case errors.Is(err, ephemeral.ErrNoDocker):
 		o.Abort = "Docker unavailable: " + err.Error()
 		return nil

@@ -1,0 +1,139 @@
+package cli
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/piv-gate/piv/pkg/gate"
+)
+
+// Whatever a suite does to the process, the deployer gets exit 3 and a
+// gate.json that says why: never 0 (pass), 1 (the app is wrong) or 2.
+func TestHarnessFaultsAreInconclusiveWithGateWritten(t *testing.T) {
+	for _, c := range []struct{ fault, reason string }{
+		{"goroutine-panic", "crashed (exit 2)"},
+		{"exit0", "exited 0 before the gate finished"},
+		{"exit1", "crashed (exit 1)"},
+		{"describe-panic", "before the gate finished"},
+		{"setting-missing", "before the gate finished"},
+	} {
+		t.Run(c.fault, func(t *testing.T) {
+			f := selftestFleet(t, "settings: { fault: "+c.fault+" }\n")
+			r := pivRun(t, f, nil, "run", "quote", "--node", "app-01", "--label-filter", "functional")
+			wantExit(t, r, 3)
+			if r.gate == nil || r.gate.Verdict != gate.Inconclusive || !strings.Contains(r.gate.Reason, c.reason) {
+				t.Fatalf("gate.json: %+v\n%s", r.gate, r.explain())
+			}
+			if !strings.Contains(r.stdout, "INCONCLUSIVE") {
+				t.Fatalf("summary:\n%s", r.explain())
+			}
+		})
+	}
+}
+
+// A signal in a gate's first milliseconds still ends in exit 3 with
+// gate.json: sent as soon as the report folder exists (before the gate
+// process is started) and as soon as the gate process exists (before it
+// can have set up its own handling).
+func TestSIGTERMAtStartIsInconclusive(t *testing.T) {
+	f := selftestFleet(t, "settings: { mode: pass }\n")
+	for _, when := range []string{"folder", "child"} {
+		t.Run(when, func(t *testing.T) {
+			out := t.TempDir()
+			cmd := exec.Command(pivBin, "run", "quote", "--node", "app-01", "--config", f.Dir, "--out", out, "--timeout", "60s")
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			ready := false
+			for i := 0; i < 5000 && !ready; i++ { // bounded: 5000 × 1 ms
+				switch when {
+				case "folder":
+					_, err := os.Stat(out + "/gate.json")
+					ready = err == nil
+				case "child":
+					// Any of its threads may have started the child.
+					tasks, _ := filepath.Glob("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/task/*/children")
+					for _, p := range tasks {
+						b, _ := os.ReadFile(p)
+						ready = ready || strings.TrimSpace(string(b)) != ""
+					}
+				}
+				if !ready {
+					time.Sleep(time.Millisecond)
+				}
+			}
+			if !ready {
+				cmd.Process.Kill()
+				t.Fatalf("never reached %s", when)
+			}
+			cmd.Process.Signal(syscall.SIGTERM)
+			err := cmd.Wait()
+			ee, ok := err.(*exec.ExitError)
+			if !ok || ee.ExitCode() != 3 {
+				t.Fatalf("want exit 3, got %v", err)
+			}
+			g := readGate(t, out)
+			if g == nil || g.Verdict != gate.Inconclusive || !strings.Contains(g.Reason, "SIGTERM") {
+				t.Fatalf("gate.json: %+v", g)
+			}
+		})
+	}
+}
+
+// Two gates given the same --out: the second is refused while the first
+// runs, and the first's gate.json describes the first.
+func TestBusyOutIsRefused(t *testing.T) {
+	f := selftestFleet(t, "settings: { mode: hang }\n")
+	out := t.TempDir()
+	first := exec.Command(pivBin, "run", "quote", "--node", "app-01", "--label-filter", "functional", "--config", f.Dir, "--out", out, "--timeout", "8s")
+	if err := first.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer first.Process.Kill()
+	locked := false
+	for i := 0; i < 500 && !locked; i++ { // bounded: 500 × 10 ms
+		b, _ := os.ReadFile(out + "/.piv-lock")
+		locked = strings.Contains(string(b), "token ")
+		if !locked {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	if !locked {
+		t.Fatal("the first gate never took the lock")
+	}
+	second := exec.Command(pivBin, "run", "quote", "--node", "app-02", "--label-filter", "technical", "--config", f.Dir, "--out", out)
+	b, err := second.CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 || !strings.Contains(string(b), "in use by another gate") {
+		t.Fatalf("second gate on a busy --out: %v\n%s", err, b)
+	}
+	first.Wait()
+	g := readGate(t, out)
+	if g == nil || g.Target.Node != "app-01" {
+		t.Fatalf("gate.json describes another gate: %+v", g)
+	}
+}
+
+// Empty values are not absent values: an unset pipeline variable must not
+// turn a node gate into a service gate or drop version pinning.
+func TestEmptyFlagValuesAreUsageErrors(t *testing.T) {
+	f := selftestFleet(t, "settings: { mode: pass }\n")
+	for _, args := range [][]string{
+		{"run", "quote", "--node", ""},
+		{"run", "quote", "--node", "  "},
+		{"run", "quote", "--node", "app-01", "--expect-version", ""},
+		{"run", "quote", "--label-filter", ""},
+		{"run", "quote", "--node=", "--service"},
+		{"run", "quote", "--node", "app-01", "--settle", "-5s"},
+	} {
+		r := pivRun(t, f, nil, args...)
+		if r.code != 2 {
+			t.Errorf("%q: want exit 2, got %s", args, r.explain())
+		}
+	}
+}

@@ -1,0 +1,245 @@
+// Package session is one gate from start to finish, without flags: it
+// resolves the target and the report folder (locked, so two gates never share
+// one), starts an image when asked, owns the browser's lifecycle, runs the
+// specs (pkg/runner), writes every report and turns a harness fault into an
+// inconclusive result. The command line (package cli) turns flags into
+// Options and the result into an exit code; piv serve and tests call the
+// same functions.
+package session
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/piv-gate/piv/pkg/config"
+	"github.com/piv-gate/piv/pkg/gate"
+	"github.com/piv-gate/piv/pkg/report"
+	"github.com/piv-gate/piv/pkg/runner"
+	"github.com/piv-gate/piv/pkg/secret"
+	"github.com/piv-gate/piv/pkg/target"
+)
+
+// Options is one gate as a deployer asks for it.
+type Options struct {
+	App *config.App
+	// Node verifies that node alone (pinned, service host name kept); Image
+	// starts that local image and verifies it; neither: the whole service.
+	Node, Image     string
+	ExpectedVersion string
+	LabelFilter     string
+	Focus           string
+	AllowMutating   bool
+	// Settle overrides the definition's settle.timeout when non-nil.
+	Settle  *time.Duration
+	Timeout time.Duration
+	// Out is the report folder; "" makes <ReportsRoot>/<app>/<run id>.
+	Out         string
+	ReportsRoot string // "" means "reports"
+	// RunID and Locked are set by a supervising parent process (see
+	// Supervise), which has already chosen the id and holds Out's lock.
+	RunID  string
+	Locked bool
+	Policy gate.Policy
+	// BrowserURL is a running browser's DevTools URL ("" launches Chromium).
+	BrowserURL string
+	// Summary is a path to also write the Markdown summary to; StepSummary
+	// is appended to (GitHub's $GITHUB_STEP_SUMMARY).
+	Summary, StepSummary string
+	PivVersion           string
+	Progress             io.Writer // diagnostics (stderr); redacted
+	// Interrupted returns the signal's name once one arrived, "" before.
+	Interrupted func() string
+	Started     time.Time
+}
+
+// Gate is a prepared gate: target resolved, report folder made and locked,
+// a provisional inconclusive gate.json already in it.
+type Gate struct {
+	o       Options
+	ro      runner.Options
+	release func()
+}
+
+// Prepare checks the options against the app definition and makes the
+// report folder. Its errors are UsageErrors: nothing has run. It writes a
+// provisional gate.json (inconclusive: "did not finish"), so a gate that
+// dies before writing its own result never leaves an older pass behind.
+func Prepare(o Options) (*Gate, error) {
+	app := o.App
+	if o.Started.IsZero() {
+		o.Started = time.Now()
+	}
+	if o.Node != "" && o.Image != "" {
+		return nil, usagef("--node and --image are exclusive: pick one scope")
+	}
+	ro := runner.Options{Started: o.Started, App: app, ExpectedVersion: o.ExpectedVersion, LabelFilter: o.LabelFilter, Focus: o.Focus,
+		AllowMutating: o.AllowMutating, Timeout: o.Timeout, Policy: o.Policy, Progress: o.Progress, Interrupted: o.Interrupted}
+	ro.Settle = app.Settle.Timeout.D()
+	if o.Settle != nil {
+		ro.Settle = *o.Settle
+	}
+	if o.ExpectedVersion != "" && app.Technical.Version == nil {
+		return nil, usagef("--expect-version needs technical.version (path and JSON path of the running version) in %s", app.Where("technical"))
+	}
+	if ro.Settle > 0 && app.Technical.Health == nil {
+		return nil, usagef("--settle needs technical.health in %s", app.Where("technical"))
+	}
+	switch {
+	case o.Node != "":
+		n, ok := app.NodeByName(o.Node)
+		if !ok {
+			return nil, usagef("%s: unknown node %q (nodes: %s)", app.Where("nodes"), o.Node, NodeNames(app))
+		}
+		ro.Target = target.ForNode(app, n)
+	case o.Image != "":
+		ro.Image = o.Image
+		ro.Target = target.Target{Scope: target.ScopeImage, Name: o.Image, URL: app.ServiceURL, RootCAs: app.RootCAs}
+	default:
+		ro.Target = target.ForService(app)
+		for _, n := range app.Nodes {
+			ro.Nodes = append(ro.Nodes, target.ForNode(app, n))
+		}
+	}
+	ro.RunID = o.RunID
+	if ro.RunID == "" {
+		ro.RunID = report.RunID(o.Started, app.App, string(ro.Target.Scope), ro.Target.Name)
+	}
+	out := o.Out
+	if out == "" {
+		root := o.ReportsRoot
+		if root == "" {
+			root = "reports"
+		}
+		dir, err := report.Dir(root, app.App, ro.RunID)
+		if err != nil {
+			return nil, usagef("--out: %v", err)
+		}
+		out = dir
+		ro.RunID = filepath.Base(dir) // the default folder may carry a -2 suffix: keep them equal
+	} else if err := os.MkdirAll(out, 0o755); err != nil {
+		return nil, usagef("--out: %v", err)
+	}
+	ro.OutDir = out
+	g := &Gate{o: o, ro: ro, release: func() {}}
+	if !o.Locked {
+		release, err := lockDir(out)
+		if err != nil {
+			return nil, usagef("--out: %v", err)
+		}
+		g.release = release
+	}
+	headers := map[string][]string{"X-Piv-Run": {ro.RunID}}
+	g.ro.Target.Headers = headers
+	for i := range g.ro.Nodes {
+		g.ro.Nodes[i].Headers = headers
+	}
+	if !o.Locked {
+		// The provisional record: whatever happens next, gate.json never
+		// says pass unless this gate wrote it.
+		prov := g.base()
+		gate.DecideRun(prov, o.Policy, gate.Facts{Abort: provisionalReason})
+		if err := writeGateJSON(prov, out); err != nil {
+			g.Close()
+			return nil, usagef("--out: %v", err)
+		}
+	}
+	return g, nil
+}
+
+// OutDir is the report folder; RunID the run's id (the folder's name by default).
+func (g *Gate) OutDir() string { return g.ro.OutDir }
+func (g *Gate) RunID() string  { return g.ro.RunID }
+
+// Close releases the report folder.
+func (g *Gate) Close() { g.release() }
+
+// Run runs the gate and writes its reports. The error is a UsageError when
+// the result does not count as a verdict on the app (a missing image, a
+// secret the environment lacks); the result is then written too.
+func (g *Gate) Run(ctx context.Context) (res *gate.Result, err error) {
+	ro := g.ro
+	var closers []func(*gate.Result)
+	defer func() {
+		if p := recover(); p != nil {
+			res = g.base()
+			gate.DecideRun(res, ro.Policy, gate.Facts{Abort: secret.Redact(fmt.Sprintf("harness panic: %v", p))})
+		}
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i](res)
+		}
+		res.Piv = g.o.PivVersion
+		if werr := g.write(res); werr != nil {
+			gate.DecideRun(res, ro.Policy, gate.Facts{ReportError: werr.Error()})
+			_ = g.write(res)
+		}
+	}()
+	bp := newBrowserProvider(ctx, ro.App, g.o.BrowserURL, &closers)
+	ro.Browser = bp
+	if ro.Image != "" {
+		if err := startImage(ctx, &ro, &closers, progress(g.o.Progress)); err != nil {
+			res = g.base()
+			gate.DecideRun(res, ro.Policy, gate.Facts{Abort: err.Error()})
+			return res, err
+		}
+	}
+	bp.warm(runner.EffectiveFilter(ro.LabelFilter, ro.AllowMutating))
+	res = runner.Run(ctx, ro)
+	if m := res.MissingSecrets; len(m) > 0 {
+		return res, usagef("secret(s) %s not set: export them in the environment that runs piv", strings.Join(m, ", "))
+	}
+	return res, nil
+}
+
+// Fault is the result when the gate itself broke before or outside the run
+// (a crashed child process, a panic): inconclusive, never pass, written.
+func (g *Gate) Fault(reason string) *gate.Result {
+	res := g.base()
+	res.Piv = g.o.PivVersion
+	gate.DecideRun(res, g.ro.Policy, gate.Facts{Abort: secret.Redact(reason)})
+	if err := g.write(res); err != nil {
+		gate.DecideRun(res, g.ro.Policy, gate.Facts{ReportError: err.Error()})
+	}
+	return res
+}
+
+// base is an empty result for this gate: what was asked, no checks.
+func (g *Gate) base() *gate.Result {
+	ro := g.ro
+	res := &gate.Result{Schema: gate.Schema, Piv: g.o.PivVersion, RunID: ro.RunID, App: ro.App.App, ExpectedVersion: ro.ExpectedVersion,
+		Target:    gate.Target{Scope: string(ro.Target.Scope), Address: ro.Target.Address, URL: ro.App.Service.URL, Image: ro.Image},
+		StartedAt: ro.Started.UTC(), Checks: []gate.Check{},
+		Selection: gate.Selection{LabelFilter: strings.TrimSpace(ro.LabelFilter), Focus: ro.Focus, AllowMutating: ro.AllowMutating,
+			Narrowed: strings.TrimSpace(ro.LabelFilter) != "" || ro.Focus != ""}}
+	if ro.Target.Scope == target.ScopeNode {
+		res.Target.Node = ro.Target.Name
+	}
+	return res
+}
+
+func (g *Gate) write(res *gate.Result) error {
+	return WriteReports(res, g.ro.OutDir, g.o.Summary, g.o.StepSummary)
+}
+
+// NodeNames lists the app's node names for error messages.
+func NodeNames(app *config.App) string {
+	if len(app.Nodes) == 0 {
+		return "none defined"
+	}
+	names := make([]string, len(app.Nodes))
+	for i, n := range app.Nodes {
+		names[i] = n.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+func progress(w io.Writer) io.Writer {
+	if w == nil {
+		return io.Discard
+	}
+	return secret.Writer{W: w}
+}

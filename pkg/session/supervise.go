@@ -1,0 +1,313 @@
+package session
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/piv-gate/piv/pkg/gate"
+	"github.com/piv-gate/piv/pkg/secret"
+)
+
+// Why a supervising parent: a gate runs suites written by other teams, in
+// the same process as Ginkgo. Whatever those suites do — panic in a
+// goroutine they started (the Go runtime exits 2), call os.Exit(0), or get
+// killed — the deployer must get exit 3 and a gate.json that says why, never
+// a code that means pass, fail or usage. Only a process outside the suites
+// can promise that, so `piv run` re-executes itself as a child and judges
+// how the child ended. The child reports the exit code it means to use over
+// a private pipe just before it exits; the parent accepts the child's code
+// only when that report, the child's actual exit status and the gate.json
+// the child wrote all agree.
+
+// Environment of a supervised child.
+const (
+	envSupervised = "PIV_SUPERVISED" // "<token>": the lock file holds the same token
+	envRunID      = "PIV_RUN_ID"
+	envReportFD   = "PIV_SUPERVISOR_FD"
+)
+
+const provisionalReason = "the gate did not finish: it is still running, or it stopped before writing its result"
+
+// supervisorGrace is how long the parent waits for a child that was asked
+// to stop (signal forwarded, or its --timeout passed) before killing it.
+const supervisorGrace = 30 * time.Second
+
+// maxChildStdout bounds what the parent holds of the child's stdout.
+const maxChildStdout = 64 << 20
+
+// Child is what a process learns from its environment about a supervising
+// parent. The zero value means: not supervised.
+type Child struct {
+	RunID string
+	token string
+	fd    *os.File
+}
+
+// SupervisedChild reads the environment. A child is trusted as supervised
+// only when the token in its environment is the one in the report folder's
+// lock file, so a stray environment variable cannot switch supervision (and
+// the folder lock) off.
+func SupervisedChild(out string) (Child, bool) {
+	tok := os.Getenv(envSupervised)
+	if tok == "" || out == "" {
+		return Child{}, false
+	}
+	b, err := os.ReadFile(filepath.Join(out, ".piv-lock"))
+	if err != nil || !strings.Contains(string(b), "token "+tok+"\n") {
+		return Child{}, false
+	}
+	c := Child{RunID: os.Getenv(envRunID), token: tok}
+	if n, err := strconv.Atoi(os.Getenv(envReportFD)); err == nil && n > 2 {
+		c.fd = os.NewFile(uintptr(n), "piv-supervisor")
+	}
+	return c, true
+}
+
+// ReportExit tells the parent the exit code this child is about to use.
+func (c Child) ReportExit(code int) {
+	if c.fd != nil {
+		fmt.Fprintf(c.fd, "exit %d\n", code)
+		c.fd.Close()
+	}
+}
+
+// Supervise runs this prepared gate in a child process: exe with args (the
+// same command line) plus --out and the supervision environment. It returns
+// the result and the exit code to use. stdout receives the child's stdout
+// only when the child's result is accepted; otherwise the caller prints the
+// returned fault result. sigs are forwarded to the child.
+func (g *Gate) Supervise(ctx context.Context, exe string, args []string, stdout, stderr io.Writer, sigs <-chan os.Signal) (*gate.Result, int, bool) {
+	// A signal that came before the child could start: do not start it.
+	select {
+	case sg := <-sigs:
+		return g.Fault(fmt.Sprintf("interrupted by %s before the gate started", sigName(sg))), 3, false
+	default:
+	}
+	token := make([]byte, 16)
+	rand.Read(token)
+	tok := hex.EncodeToString(token)
+	if err := g.stampToken(tok); err != nil {
+		return g.Fault("cannot start the gate process: " + err.Error()), 3, false
+	}
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return g.Fault("cannot start the gate process: " + err.Error()), 3, false
+	}
+	cmd := exec.Command(exe, append(append([]string{}, args...), "--out", g.OutDir())...)
+	cmd.Env = append(os.Environ(), envSupervised+"="+tok, envRunID+"="+g.RunID(), envReportFD+"=3")
+	var so boundedBuffer
+	so.max = maxChildStdout
+	tail := &tailWriter{max: 8 << 10}
+	cmd.Stdout = &so
+	cmd.Stderr = io.MultiWriter(secret.Writer{W: stderr}, tail)
+	cmd.ExtraFiles = []*os.File{pw}
+	// Its own process group: a terminal's Ctrl-C reaches the parent, which
+	// forwards it once. If the parent dies, the child is told to stop.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	if err := cmd.Start(); err != nil {
+		pr.Close()
+		pw.Close()
+		return g.Fault("cannot start the gate process: " + err.Error()), 3, false
+	}
+	pw.Close()
+	reported := make(chan string, 1)
+	go func() {
+		b, _ := io.ReadAll(io.LimitReader(pr, 4096))
+		pr.Close()
+		reported <- string(b)
+	}()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+
+	var killTimer <-chan time.Time
+	var deadline <-chan time.Time
+	if g.ro.Timeout > 0 {
+		t := time.NewTimer(g.ro.Timeout + supervisorGrace)
+		defer t.Stop()
+		deadline = t.C
+	}
+	var waitErr error
+	why, gotSig := "", ""
+wait:
+	for {
+		select {
+		case waitErr = <-done:
+			break wait
+		case s := <-sigs:
+			if gotSig == "" {
+				gotSig = sigName(s)
+			}
+			if p := cmd.Process; p != nil {
+				p.Signal(s)
+			}
+			if killTimer == nil {
+				killTimer = time.After(supervisorGrace)
+			}
+		case <-ctx.Done():
+			cmd.Process.Signal(syscall.SIGTERM)
+			if killTimer == nil {
+				killTimer = time.After(supervisorGrace)
+			}
+		case <-killTimer:
+			why = fmt.Sprintf("the gate process did not stop within %s of being asked to: killed", supervisorGrace)
+			cmd.Process.Kill()
+		case <-deadline:
+			why = fmt.Sprintf("the gate process outlived its --timeout %s by %s: killed", g.ro.Timeout, supervisorGrace)
+			cmd.Process.Kill()
+		}
+	}
+	code := 0
+	var ee *exec.ExitError
+	switch {
+	case waitErr == nil:
+	case errors.As(waitErr, &ee):
+		code = ee.ExitCode()
+	default:
+		return g.Fault("the gate process could not be waited for: " + waitErr.Error()), 3, false
+	}
+	rep := ""
+	select {
+	case rep = <-reported:
+	case <-time.After(time.Second):
+	}
+	if why == "" {
+		why = g.judgeChild(code, ee, strings.TrimSpace(rep), tail.String())
+	}
+	if why != "" {
+		if gotSig != "" {
+			why = "interrupted by " + gotSig + ": " + why
+		}
+		return g.Fault(why), 3, false
+	}
+	stdout.Write(so.Bytes())
+	res, _ := readGate(g.OutDir())
+	return res, code, true
+}
+
+// judgeChild returns "" when the child's end is one piv itself chose, or
+// why it is not (a harness fault).
+func (g *Gate) judgeChild(code int, ee *exec.ExitError, reported, stderrTail string) string {
+	if ee != nil {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return fmt.Sprintf("the gate process was killed by %s before it finished", ws.Signal())
+		}
+	}
+	crash := ""
+	if i := strings.LastIndex(stderrTail, "panic: "); i >= 0 {
+		line := stderrTail[i:]
+		if j := strings.IndexByte(line, '\n'); j >= 0 {
+			line = line[:j]
+		}
+		crash = ": " + secret.Redact(line)
+	}
+	if reported != fmt.Sprintf("exit %d", code) {
+		if code == 0 {
+			return "the gate process exited 0 before the gate finished (a suite called os.Exit?): nothing was verified"
+		}
+		return fmt.Sprintf("the gate process crashed (exit %d) before the gate finished%s", code, crash)
+	}
+	res, err := readGate(g.OutDir())
+	if err != nil {
+		return fmt.Sprintf("the gate process exited %d without a readable gate.json: %v", code, err)
+	}
+	if res.RunID != g.RunID() || res.Reason == provisionalReason {
+		return fmt.Sprintf("the gate process exited %d without writing its own gate.json", code)
+	}
+	want := res.Verdict.ExitCode()
+	if code == 2 && res.Verdict == gate.Inconclusive {
+		want = 2 // a configuration error found while running (missing secret or image)
+	}
+	if code != want {
+		return fmt.Sprintf("the gate process exited %d but its gate.json says %s", code, res.Verdict)
+	}
+	return ""
+}
+
+// stampToken writes the supervision token into the held lock file.
+func (g *Gate) stampToken(tok string) error {
+	p := filepath.Join(g.OutDir(), ".piv-lock")
+	return os.WriteFile(p, []byte(fmt.Sprintf("%d\ntoken %s\n", os.Getpid(), tok)), 0o644)
+}
+
+func readGate(dir string) (*gate.Result, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "gate.json"))
+	if err != nil {
+		return nil, err
+	}
+	var r gate.Result
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// boundedBuffer keeps at most max bytes (a child flooding stdout cannot
+// exhaust the parent's memory); the rest is dropped.
+type boundedBuffer struct {
+	mu  sync.Mutex
+	b   bytes.Buffer
+	max int
+}
+
+func (w *boundedBuffer) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if room := w.max - w.b.Len(); room > 0 {
+		w.b.Write(p[:min(len(p), room)])
+	}
+	return len(p), nil
+}
+
+func (w *boundedBuffer) Bytes() []byte {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Bytes()
+}
+
+// tailWriter keeps the last max bytes written (the child's last stderr
+// lines, to name a crash).
+type tailWriter struct {
+	mu  sync.Mutex
+	b   []byte
+	max int
+}
+
+func (w *tailWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.b = append(w.b, p...)
+	if len(w.b) > w.max {
+		w.b = append([]byte{}, w.b[len(w.b)-w.max:]...)
+	}
+	return len(p), nil
+}
+
+func (w *tailWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return string(w.b)
+}
+
+func sigName(s os.Signal) string {
+	switch s {
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	case syscall.SIGINT:
+		return "SIGINT"
+	}
+	return s.String()
+}

@@ -1,0 +1,40 @@
+//go:build pivselftest
+
+package selftest
+
+import (
+	"os"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+
+	"github.com/piv-gate/piv/pkg/piv"
+)
+
+// Harness faults on purpose (settings.fault): whatever a suite does to the
+// process, the gate must end inconclusive (exit 3) with gate.json written.
+var _ = piv.Describe("selftest", "harness faults", func() {
+	fault := piv.SettingOr("fault", "")
+	switch fault {
+	case "":
+		return
+	case "describe-panic":
+		panic("selftest: a Describe body panicked while the spec tree was built")
+	case "setting-missing":
+		_ = piv.Setting("no-such-setting")
+	}
+	It("misbehaves as settings.fault says", piv.Functional, func(ctx SpecContext) {
+		switch fault {
+		case "goroutine-panic":
+			go func() { panic("selftest: a goroutine the spec started panicked") }()
+		case "exit0":
+			os.Exit(0)
+		case "exit1":
+			os.Exit(1)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(10 * time.Second):
+		}
+	})
+})
