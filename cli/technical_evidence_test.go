@@ -406,3 +406,34 @@ suites: ["", no-such-suite]
 		}
 	}
 }
+
+// piv.Observe redacts secrets from values, nested values and keys, and a
+// value that cannot be serialised becomes a note, not a broken gate.json.
+func TestObserveRedactsSecrets(t *testing.T) {
+	const value = "observe-s3cret-value"
+	n := serveNode(t, app.NewHandler(app.Options{Node: "node-1"}))
+	dir := evidenceApp(t, n, 1)
+	f := filepath.Join(dir, "evidence.yaml")
+	y, _ := os.ReadFile(f)
+	os.WriteFile(f, append(y, "suites: [observetest]\n"...), 0o644)
+	r := pivRun(t, nil, []string{"PIV_OBSERVE_SECRET=" + value}, "run", "evidence", "--node", "node-1", "--config", dir, "--label-filter", "functional")
+	wantExit(t, r, 0)
+	o := checkNamed(t, r.gate, "observetest observations").Observed
+	if o["plain"] != "seen" || o["token"] != "[REDACTED]" || !strings.Contains(fmt.Sprint(o["unserialisable"]), "not serialisable") {
+		t.Errorf("observed %v", o)
+	}
+	if nested, _ := o["nested"].(map[string]any); nested["header"] != "Bearer [REDACTED]" {
+		t.Errorf("nested %v", o["nested"])
+	}
+	if strings.Contains(r.stdout+r.stderr, value) {
+		t.Fatalf("secret printed:\n%s", r.explain())
+	}
+	filepath.Walk(r.out, func(p string, info os.FileInfo, err error) error {
+		if err == nil && !info.IsDir() {
+			if b, _ := os.ReadFile(p); strings.Contains(string(b), value) {
+				t.Errorf("secret written to %s", p)
+			}
+		}
+		return nil
+	})
+}
