@@ -43,9 +43,14 @@ images:
 demo-image: deps build images
 	QUOTE_TEST_PASSWORD=piv-demo-password bin/piv run quote --image piv-quoteapp:2.4.1 --expect-version 2.4.1
 
+# actionlint, pinned, from the Go module proxy: every workflow, and through
+# the workflows that use it (uses: ./), the composite action's inputs.
+ACTIONLINT ?= $(GO) run github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
+
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
 	$(GO) vet ./...
+	$(ACTIONLINT) .github/workflows/*.yml
 
 clean:
 	rm -rf bin reports/*/ fixtures/tls/generated
