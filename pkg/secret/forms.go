@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -148,14 +149,14 @@ func compile(vals []string) *matcher {
 	if len(vals) == 0 {
 		return m
 	}
-	var alts []string
+	var alts, lits []string
 	seen := map[string]bool{}
 	literal := func(s string) {
 		if len(s) < minLen || seen[s] {
 			return
 		}
 		seen[s] = true
-		alts = append(alts, regexp.QuoteMeta(s))
+		lits = append(lits, s)
 		m.maxLen = max(m.maxLen, len(s))
 		m.starts[s[0]] = true
 	}
@@ -207,6 +208,13 @@ func compile(vals []string) *matcher {
 		}
 		literal(hex.EncodeToString([]byte(v)))
 		literal(strings.ToUpper(hex.EncodeToString([]byte(v))))
+	}
+	// Longest literal first: JavaScript takes the first alternative that
+	// matches (RE2 is told to take the longest), and a whole base64 value
+	// should go with its padding rather than leave it beside the mask.
+	sort.SliceStable(lits, func(i, j int) bool { return len(lits[i]) > len(lits[j]) })
+	for _, l := range lits {
+		alts = append(alts, regexp.QuoteMeta(l))
 	}
 	m.src = strings.Join(alts, "|")
 	m.re = regexp.MustCompile(m.src)
