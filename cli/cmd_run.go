@@ -44,6 +44,7 @@ Examples:
 // runFlags are piv run's flags, kept together so --all can pass them on.
 type runFlags struct {
 	node, expect, filter, focus, out, format, config, image, flaky, browserURL, summary, shard string
+	remediation                                                                                string
 	service, all, allowMutating                                                                bool
 	settle, timeout                                                                            time.Duration
 	settleSet                                                                                  bool
@@ -65,6 +66,7 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.flaky, "flaky", "warn", "a check that passed only on retry: warn (pass with a warning) or fail")
 	fs.StringVar(&f.browserURL, "browser-url", "", "use a running browser at this DevTools URL instead of launching Chromium")
 	fs.StringVar(&f.summary, "summary", "", "also write a Markdown summary here (and to $GITHUB_STEP_SUMMARY when set)")
+	fs.StringVar(&f.remediation, "remediation", "", "also verify this remediation record on the target (label remediation); gate.json carries its id")
 	fs.BoolVar(&f.all, "all", false, "run every app in the config folder (each in its own process); exit with the worst verdict")
 	fs.StringVar(&f.shard, "shard", "", "with --all: run only shard K of N of the apps (K/N, e.g. 2/4; stable as apps are added); piv merge joins the shards' reports")
 }
@@ -109,6 +111,9 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	var gotSig string
 	interrupted := func() string { sigMu.Lock(); defer sigMu.Unlock(); return gotSig }
 	o := f.options(app, stderr, interrupted)
+	if o.Remediation, err = loadRemediation(f.remediation, app); err != nil {
+		return err
+	}
 	child, supervised := session.SupervisedChild(f.out)
 	if supervised {
 		o.RunID, o.Locked = child.RunID, true

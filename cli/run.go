@@ -8,6 +8,8 @@ import (
 
 	// The technical PIV is part of every gate binary.
 	_ "github.com/piv-gate/piv/suites/technical"
+	// Remediation records (--remediation) are checked by every gate binary.
+	_ "github.com/piv-gate/piv/suites/remediation"
 )
 
 // Main is the whole piv command line: it runs the command args name and

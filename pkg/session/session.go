@@ -18,6 +18,7 @@ import (
 
 	"github.com/piv-gate/piv/pkg/config"
 	"github.com/piv-gate/piv/pkg/gate"
+	"github.com/piv-gate/piv/pkg/remediation"
 	"github.com/piv-gate/piv/pkg/report"
 	"github.com/piv-gate/piv/pkg/runner"
 	"github.com/piv-gate/piv/pkg/secret"
@@ -51,7 +52,10 @@ type Options struct {
 	// is appended to (GitHub's $GITHUB_STEP_SUMMARY).
 	Summary, StepSummary string
 	PivVersion           string
-	Progress             io.Writer // diagnostics (stderr); redacted
+	// Remediation, when set (--remediation), adds the record's checks to
+	// the gate (suites/remediation) and its id to gate.json.
+	Remediation *remediation.Record
+	Progress    io.Writer // diagnostics (stderr); redacted
 	// Interrupted returns the signal's name once one arrived, "" before.
 	Interrupted func() string
 	Started     time.Time
@@ -188,7 +192,15 @@ func (g *Gate) Run(ctx context.Context) (res *gate.Result, err error) {
 		}
 	}
 	bp.warm(runner.EffectiveFilter(ro.LabelFilter, ro.AllowMutating))
+	remediation.Bind(g.o.Remediation)
 	res = runner.Run(ctx, ro)
+	if rec := g.o.Remediation; rec != nil {
+		res.Remediation = rec.Identify()
+		// A filter that left the record's checks out has not verified it.
+		if why := remediation.Unverified(res, rec); why != "" && res.Verdict == gate.Pass {
+			gate.DecideRun(res, ro.Policy, gate.Facts{Abort: why, SpecsSelected: -1})
+		}
+	}
 	if m := res.MissingSecrets; len(m) > 0 {
 		return res, usagef("secret(s) %s not set: export them in the environment that runs piv", strings.Join(m, ", "))
 	}
@@ -217,6 +229,9 @@ func (g *Gate) base() *gate.Result {
 			Narrowed: strings.TrimSpace(ro.LabelFilter) != "" || ro.Focus != ""}}
 	if ro.Target.Scope == target.ScopeNode {
 		res.Target.Node = ro.Target.Name
+	}
+	if g.o.Remediation != nil {
+		res.Remediation = g.o.Remediation.Identify()
 	}
 	return res
 }
