@@ -24,6 +24,16 @@ func Describe(suite, text string, args ...any) bool {
 		if body, ok := a.(func()); ok {
 			args[i] = func() {
 				if r := Current(); r != nil && r.HasSuite(suite) {
+					// Technical checks run first. When one that blocks has
+					// failed on this target (port closed, TLS, health), the
+					// journeys would only wait out their timeouts on a node
+					// that is down: the verdict is already fail, and the
+					// reason names the root cause. Skip them, saying why.
+					ginkgo.BeforeEach(func() {
+						if rc := r.RootCause(); rc != "" {
+							ginkgo.Skip("not run: the technical check \"" + rc + "\" failed on this target first")
+						}
+					})
 					body()
 				}
 			}

@@ -32,6 +32,9 @@ type Run struct {
 	observed string
 	abort    string
 	missing  []string // secrets asked for but not set (secrets.go)
+	// rootCause names the first blocking technical check that failed on
+	// the target: functional specs after it are skipped (see Describe).
+	rootCause string
 	attachN  int
 }
 
@@ -149,3 +152,21 @@ func TargetOf() target.Target { return mustCurrent().Target }
 const AttachmentEntry = "piv.attachment"
 
 var _ = gate.Attachment{}
+
+// NoteTechnicalFailure records that a blocking technical check failed on
+// the run's target. The runner calls it as each check ends; the first one
+// is kept as the root cause.
+func (r *Run) NoteTechnicalFailure(name string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.rootCause == "" {
+		r.rootCause = name
+	}
+}
+
+// RootCause is the first blocking technical check that failed, or "".
+func (r *Run) RootCause() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.rootCause
+}

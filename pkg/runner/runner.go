@@ -102,6 +102,17 @@ var (
 	captured   *types.Report
 )
 
+// Blocking technical failures are noted on the run as they happen, so the
+// functional specs that follow can be skipped with the root cause named.
+var _ = ginkgo.ReportAfterEach(func(s ginkgo.SpecReport) {
+	if r := piv.Current(); r != nil && s.State.Is(types.SpecStateFailureStates) {
+		ls := s.Labels()
+		if contains(ls, "technical") && !contains(ls, "advisory") {
+			r.NoteTechnicalFailure(strings.Join(append(append([]string{}, s.ContainerHierarchyTexts...), s.LeafNodeText), " "))
+		}
+	}
+})
+
 var _ = ginkgo.ReportAfterSuite("piv", func(r ginkgo.Report) {
 	capturedMu.Lock()
 	defer capturedMu.Unlock()
@@ -193,6 +204,7 @@ func Run(ctx context.Context, o Options) *gate.Result {
 	checks, labelErr := toChecks(report, o.OutDir)
 	res.Checks = append(res.Checks, checks...)
 	res.ObservedVersion = run.ObservedVersion()
+	res.MissingSecrets = run.MissingSecrets()
 
 	// Ginkgo's own signal handler may stop the specs a moment before ours
 	// has recorded which signal came: give it that moment (bounded), so
