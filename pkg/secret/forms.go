@@ -217,6 +217,27 @@ func compile(vals []string) *matcher {
 		alts = append(alts, regexp.QuoteMeta(l))
 	}
 	m.src = strings.Join(alts, "|")
+	// Every byte any form can hold (compile's alternatives are all built
+	// from these): text is cut into runs of them before the (slow, NFA)
+	// regular expression is run.
+	for _, v := range vals {
+		for i := 0; i < len(v); i++ {
+			m.alphabet[v[i]] = true
+		}
+		if !utf8.ValidString(v) {
+			for _, b := range []byte(string(utf8.RuneError)) {
+				m.alphabet[b] = true
+			}
+		}
+	}
+	for _, l := range lits {
+		for i := 0; i < len(l); i++ {
+			m.alphabet[l[i]] = true
+		}
+	}
+	for _, c := range "&#;%+\\0123456789abcdefxuqotmplgsnABCDEFXQUOTMPLGS" {
+		m.alphabet[c] = true
+	}
 	m.re = regexp.MustCompile(m.src)
 	m.re.Longest()
 	return m

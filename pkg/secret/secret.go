@@ -40,6 +40,59 @@ type matcher struct {
 	// newline: some form contains a raw '\n', so a line end is not a safe
 	// place to flush a stream.
 	newline bool
+	// alphabet holds every byte a match can contain: no match crosses a
+	// byte outside it.
+	alphabet [256]bool
+}
+
+// runs calls f for each maximal run of b made of alphabet bytes that is
+// long enough to hold a match, with its offset. A match lies within one
+// run, so matching each run alone finds exactly what matching all of b
+// finds, in a fraction of the time: most text breaks into short words.
+func (m *matcher) runs(b []byte, f func(off int, run []byte) bool) {
+	for i := 0; i < len(b); {
+		if !m.alphabet[b[i]] {
+			i++
+			continue
+		}
+		j := i
+		for j < len(b) && m.alphabet[b[j]] {
+			j++
+		}
+		if j-i >= minLen && !f(i, b[i:j]) {
+			return
+		}
+		i = j
+	}
+}
+
+// replace is RedactBytes with m.
+func (m *matcher) replace(b []byte) []byte {
+	var out []byte
+	last := 0
+	m.runs(b, func(off int, run []byte) bool {
+		locs := m.re.FindAllIndex(run, -1)
+		for _, l := range locs {
+			out = append(out, b[last:off+l[0]]...)
+			out = append(out, Mask...)
+			last = off + l[1]
+		}
+		return true
+	})
+	if out == nil {
+		return b
+	}
+	return append(out, b[last:]...)
+}
+
+// match reports whether b holds a match.
+func (m *matcher) match(b []byte) bool {
+	found := false
+	m.runs(b, func(_ int, run []byte) bool {
+		found = m.re.Match(run)
+		return !found
+	})
+	return found
 }
 
 var (
@@ -74,7 +127,7 @@ func Redact(s string) string {
 	if m.re == nil {
 		return s
 	}
-	return m.re.ReplaceAllLiteralString(s, Mask)
+	return string(m.replace([]byte(s)))
 }
 
 // RedactBytes is Redact for file contents (page HTML, response bodies,
@@ -84,13 +137,13 @@ func RedactBytes(b []byte) []byte {
 	if m.re == nil {
 		return b
 	}
-	return m.re.ReplaceAllLiteral(b, []byte(Mask))
+	return m.replace(b)
 }
 
 // Contains reports whether b holds any registered value in any form.
 func Contains(b []byte) bool {
 	m := current()
-	return m.re != nil && m.re.Match(b)
+	return m.re != nil && m.match(b)
 }
 
 // Pattern is the regular expression matching every registered value in

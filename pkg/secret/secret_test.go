@@ -139,7 +139,8 @@ func TestStreamRedactsAcrossWrites(t *testing.T) {
 		text := "line one\nthe value is " + form + " (end)\nlast line without newline"
 		want := Redact(text)
 		for i := 0; i <= len(text); i++ {
-			for j := i; j <= len(text); j += 7 {
+			for _, j := range []int{i, i + 1, i + 5, (i + len(text)) / 2} {
+				j = min(j, len(text))
 				var out chunks
 				s := NewStream(&out)
 				s.Write([]byte(text[:i]))
@@ -197,12 +198,46 @@ func TestStreamFlushesAtLineEnds(t *testing.T) {
 	}
 }
 
+// Redaction speed on a page of ordinary HTML, with a typical secret and
+// with one made of the characters HTML and URLs escape (which defeats the
+// cut into runs: every byte may be part of a match).
 func BenchmarkRedactBytes(b *testing.B) {
-	Register(tricky)
-	Register("hunter2-very-secret")
 	page := bytes.Repeat([]byte("<div class=\"row\">premium 412.50 GBP &amp; more text here</div>\n"), 16<<10)
-	b.SetBytes(int64(len(page)))
-	for b.Loop() {
-		RedactBytes(page)
+	for _, v := range []string{"hunter2-very-secret", tricky} {
+		b.Run(fmt.Sprintf("%d-bytes", len(v)), func(b *testing.B) {
+			Register(v)
+			b.SetBytes(int64(len(page)))
+			for b.Loop() {
+				RedactBytes(page)
+			}
+		})
+	}
+}
+
+// Cutting text into runs before matching changes nothing: the result is
+// the regular expression's own on the whole text, for texts built from
+// secrets' forms, their pieces and noise.
+func TestRunsMatchTheWholeText(t *testing.T) {
+	vals := []string{"run-split-secret", tricky, "two words here"}
+	var pieces []string
+	for _, v := range vals {
+		Register(v)
+		for _, f := range encodings(v) {
+			pieces = append(pieces, f, f[:len(f)/2], f[len(f)/2:])
+		}
+	}
+	pieces = append(pieces, " ", "<", "\n", "&amp;", "%2", "\\u00", "=", "x")
+	m := current()
+	seed := uint32(1)
+	next := func(n int) int { seed = seed*1664525 + 1013904223; return int(seed>>8) % n }
+	for i := 0; i < 400; i++ {
+		var b strings.Builder
+		for range next(12) {
+			b.WriteString(pieces[next(len(pieces))])
+		}
+		in := []byte(b.String())
+		if got, want := string(RedactBytes(in)), string(m.re.ReplaceAllLiteral(in, []byte(Mask))); got != want {
+			t.Fatalf("runs: %q\nwhole: %q\ninput: %q", got, want, in)
+		}
 	}
 }
