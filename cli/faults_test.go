@@ -137,3 +137,15 @@ func TestEmptyFlagValuesAreUsageErrors(t *testing.T) {
 		}
 	}
 }
+
+// A secret the environment lacks is a configuration error (exit 2), with
+// gate.json saying which variable to export — not a failed deployment.
+func TestMissingSecretIsAConfigError(t *testing.T) {
+	f := selftestFleet(t, "settings: { mode: secret }\n")
+	r := pivRun(t, f, []string{"PIV_SELFTEST_SECRET="}, "run", "quote", "--node", "app-01", "--label-filter", "functional")
+	wantExit(t, r, 2)
+	if r.gate == nil || r.gate.Verdict != gate.Inconclusive || !strings.Contains(r.gate.Reason, "PIV_SELFTEST_SECRET") ||
+		len(r.gate.MissingSecrets) != 1 {
+		t.Fatalf("gate.json: %+v\n%s", r.gate, r.explain())
+	}
+}
