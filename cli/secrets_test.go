@@ -122,15 +122,29 @@ suites: [selftest-secrets]
 // it, and the screenshot shows none of the red the page draws it in.
 func TestSecretsLeakInNoFormAndNoMedium(t *testing.T) {
 	dir := secretsApp(t, "")
-	r := pivRun(t, nil, []string{"PIV_SELFTEST_SECRETS_VALUE=" + secretsValue},
+	// A $TMPDIR of its own (short: Chromium's socket paths are bounded),
+	// to see that the run, browser included, leaves nothing in it.
+	tmp, err := os.MkdirTemp("/tmp", "pvs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(tmp) })
+	r := pivRun(t, nil, []string{"PIV_SELFTEST_SECRETS_VALUE=" + secretsValue, "TMPDIR=" + tmp},
 		"run", "secrets", "--node", "app-01", "--label-filter", "functional", "--config", dir)
 	wantExit(t, r, 1)
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		var names []string
+		for _, e := range left {
+			names = append(names, e.Name())
+		}
+		t.Errorf("the run left %v in $TMPDIR", names)
+	}
 	if r.gate == nil || r.gate.Verdict != gate.Fail {
 		t.Fatalf("gate: %+v\n%s", r.gate, r.explain())
 	}
 
 	media := map[string][]byte{"stdout": []byte(r.stdout), "stderr": []byte(r.stderr)}
-	err := filepath.Walk(r.out, func(p string, info os.FileInfo, err error) error {
+	err = filepath.Walk(r.out, func(p string, info os.FileInfo, err error) error {
 		if err == nil && !info.IsDir() {
 			b, rerr := os.ReadFile(p)
 			if rerr != nil {
