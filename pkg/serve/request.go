@@ -74,7 +74,13 @@ func parseGateBody(body []byte) (Gate, *RequestError) {
 		return Gate{}, badRequest("malformed JSON body: more than one JSON value")
 	}
 	fields := map[string]string{}
-	for k, v := range raw {
+	keys := make([]string, 0, len(raw))
+	for k := range raw {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		v := raw[k]
 		if !contains(gateFields, k) {
 			return Gate{}, badRequest("unknown field %q (fields: %s)", k, strings.Join(gateFields, ", "))
 		}
@@ -127,7 +133,14 @@ func parseFlaggerBody(body []byte, tokenKey string) (Gate, flaggerBody, string, 
 		known = append(known, k)
 	}
 	sort.Strings(known)
-	for k, v := range *fb.Metadata {
+	// Sorted, so the same payload always gets the same message.
+	keys := make([]string, 0, len(*fb.Metadata))
+	for k := range *fb.Metadata {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		v := (*fb.Metadata)[k]
 		if tokenKey != "" && k == tokenKey {
 			token = v
 			continue
@@ -148,7 +161,13 @@ func parseFlaggerBody(body []byte, tokenKey string) (Gate, flaggerBody, string, 
 
 // gateFrom checks the fields shared by both endpoints.
 func gateFrom(f map[string]string, what string) (Gate, *RequestError) {
-	for k, v := range f {
+	keys := make([]string, 0, len(f))
+	for k := range f {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		v := f[k]
 		if v == "" {
 			return Gate{}, badRequest("%s %q is empty: leave it out or give a value", what, k)
 		}

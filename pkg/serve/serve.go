@@ -352,13 +352,19 @@ func (s *Server) gate(w http.ResponseWriter, r *http.Request, g Gate) (outcome, 
 	} else {
 		// The caller going away (or the server stopping) interrupts the
 		// gate: nobody would read its answer, and the target's lock frees.
-		ctx, cancel := context.WithCancel(r.Context())
+		// The child bounds its own run (--timeout); the server's bound
+		// behind it catches a child that does not.
+		ctx, cancel := context.WithTimeout(r.Context(), s.opt.RunTimeout+2*s.opt.KillGrace)
 		stop := context.AfterFunc(s.base, cancel)
 		o = s.runChild(ctx, g, dir, started)
 		stop()
 		cancel()
 	}
 	if o.usage != nil {
+		// Nothing ran: no report folder is left to be taken for a gate.
+		if _, err := os.Stat(filepath.Join(dir, "gate.json")); err != nil {
+			os.RemoveAll(dir)
+		}
 		s.refuse(w, "usage", o.usage)
 		return outcome{}, false
 	}

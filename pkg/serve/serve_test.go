@@ -133,10 +133,13 @@ func TestChildExitCodesMapExactly(t *testing.T) {
 // cases above write theirs. Exit 2 is a usage error: 400 with the child's
 // message, no verdict.
 func TestChildUsageErrorIs400WithItsMessage(t *testing.T) {
-	_, hs, _ := newTestServer(t, child(t, `echo 'piv: --label-filter "((": syntax error' >&2; exit 2`), nil)
+	_, hs, out := newTestServer(t, child(t, `echo 'piv: --label-filter "((": syntax error' >&2; exit 2`), nil)
 	status, _, body := post(t, hs.URL+"/v1/gates", "tok-123", nodeGate)
 	if status != 400 || body != `{"error":"--label-filter \"((\": syntax error"}`+"\n" {
 		t.Fatalf("%d %s", status, body)
+	}
+	if d, _ := filepath.Glob(filepath.Join(out, "quote", "*")); len(d) != 0 {
+		t.Fatalf("report folder left for a request that ran nothing: %v", d)
 	}
 }
 
