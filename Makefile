@@ -20,6 +20,12 @@ deps:
 demo: deps build
 	@fixtures/demo/demo.sh
 
+## demo-remediation: a security patch rolled node by node with its remediation record
+## in every gate, then `piv evidence` (SKIP_NODE=app-02 shows a node left unverified)
+.PHONY: demo-remediation
+demo-remediation: deps build
+	@fixtures/remediation/demo.sh
+
 ## test: every test, for real (Chromium, HAProxy, Docker), then a short fuzz
 test: build
 	@scripts/ensure-deps.sh --docker

@@ -384,6 +384,10 @@ func judgeApp(rec *remediation.Record, a App, states map[string]*nodeState, now 
 				completed = t
 			}
 			*tl = append(*tl, Event{At: t, Kind: "verified", App: a.Name, Node: n, Run: &r, Text: fmt.Sprintf("%s %s verified by %s", a.Name, n, r.ID)})
+			if st.lastFail != nil && !st.firstPass.at.Before(st.lastFail.at) {
+				// Failing before its first pass: the finding, then the fix.
+				*tl = append(*tl, Event{At: st.lastFail.at, Kind: "failed", App: a.Name, Node: n, Run: nr.LastFailure, Text: fmt.Sprintf("%s %s not fixed yet: %s", a.Name, n, joinOr(st.lastFail.failed, ""))})
+			}
 			if st.lastFail != nil && st.firstPass.at.Before(st.lastFail.at) {
 				*tl = append(*tl, Event{At: st.firstPass.at, Kind: "first-verified", App: a.Name, Node: n, Run: &st.firstPass.run, Text: fmt.Sprintf("%s %s first verified (later failed, verified again)", a.Name, n)})
 				*tl = append(*tl, Event{At: st.lastFail.at, Kind: "failed", App: a.Name, Node: n, Run: nr.LastFailure, Text: fmt.Sprintf("%s %s failing: %s", a.Name, n, joinOr(st.lastFail.failed, ""))})

@@ -88,15 +88,26 @@ func Markdown(r *Report) string {
 }
 
 type tlPoint struct {
-	X     float64
-	Class string
-	Label string
+	X, Y  float64
+	Fill  string
 	Title string
 }
 
+type tlLane struct {
+	Y     float64
+	Label string
+}
+
+// Timeline geometry: one lane per node (and one for the record's own
+// events), time left to right from detection to the deadline, or to the
+// last event when later.
+const (
+	tlLeft, tlRight = 170.0, 980.0
+	tlTop, tlLaneH  = 30.0, 26.0
+)
+
 // HTML is one self-contained page (no external script, style or font) with
-// the SLA headline, a table per app and a timeline from detection to the
-// deadline (or now, or the last event, whichever is latest).
+// the SLA headline, a timeline and a table per app.
 func HTML(r *Report) ([]byte, error) {
 	start := r.Detected
 	end := r.SLA.Deadline
@@ -112,14 +123,41 @@ func HTML(r *Report) ([]byte, error) {
 	if span <= 0 {
 		span = 1
 	}
+	x := func(t time.Time) float64 { return tlLeft + (tlRight-tlLeft)*t.Sub(start).Seconds()/span }
+	lanes := []tlLane{{Y: tlTop, Label: r.Remediation}}
+	laneOf := map[string]float64{}
+	for _, a := range r.Apps {
+		for _, n := range a.Nodes {
+			y := tlTop + tlLaneH*float64(len(lanes))
+			lanes = append(lanes, tlLane{Y: y, Label: a.Name + " " + n.Name + " (" + n.Status + ")"})
+			laneOf[a.Name+"\x00"+n.Name] = y
+		}
+	}
 	var pts []tlPoint
 	for _, e := range r.Timeline {
-		pts = append(pts, tlPoint{X: 20 + 960*e.At.Sub(start).Seconds()/span, Class: e.Kind,
-			Label: e.Node, Title: e.At.UTC().Format(time.RFC3339) + " " + e.Text})
+		y := tlTop
+		if v, ok := laneOf[e.App+"\x00"+e.Node]; ok {
+			y = v
+		}
+		fill := "#555"
+		switch e.Kind {
+		case "verified", "first-verified":
+			fill = "#137333"
+		case "failed", "deadline":
+			fill = "#c5221f"
+		case "completed":
+			fill = "#1a73e8"
+		case "now":
+			fill = "#b06000"
+		}
+		pts = append(pts, tlPoint{X: x(e.At), Y: y, Fill: fill, Title: e.At.UTC().Format(time.RFC3339) + " " + e.Text})
 	}
+	height := tlTop + tlLaneH*float64(len(lanes)) + 10
 	var buf bytes.Buffer
-	err := page.Execute(&buf, map[string]any{"R": r, "Headline": r.headline(), "Points": pts,
-		"Deadline": 20 + 960*r.SLA.Deadline.Sub(start).Seconds()/span, "Word": statusWord(r.SLA.Status)})
+	err := page.Execute(&buf, map[string]any{"R": r, "Headline": r.headline(), "Points": pts, "Lanes": lanes,
+		"Left": tlLeft, "Right": tlRight, "Height": height, "Deadline": x(r.SLA.Deadline), "Now": x(r.AsOf),
+		"Start": start.UTC().Format("2006-01-02 15:04Z"), "End": end.UTC().Format("2006-01-02 15:04Z"),
+		"Word": statusWord(r.SLA.Status)})
 	return buf.Bytes(), err
 }
 
@@ -144,14 +182,13 @@ svg text{font-size:11px} .small{color:#666;font-size:12px}
 <p>{{.R.SLA.Reason}}</p>
 <p class="small">detected {{rfc .R.Detected}} · as of {{rfc .R.AsOf}} · fixed means: {{join .R.Items "; "}} · record {{.R.Record}}</p>
 <h2>Timeline</h2>
-<svg width="1000" height="130" viewBox="0 0 1000 130" role="img" aria-label="timeline from detection to the SLA deadline">
-<line x1="20" y1="40" x2="980" y2="40" stroke="#888"/>
-<line x1="{{.Deadline}}" y1="10" x2="{{.Deadline}}" y2="70" stroke="#c5221f" stroke-dasharray="4 3"/>
-{{range .Points}}{{$p := .}}<g><title>{{$p.Title}}</title>
-<circle cx="{{$p.X}}" cy="40" r="5" class="{{$p.Class}}" fill="{{if eq $p.Class "verified"}}#137333{{else if eq $p.Class "failed"}}#c5221f{{else if eq $p.Class "deadline"}}#c5221f{{else if eq $p.Class "completed"}}#1a73e8{{else}}#555{{end}}"/>
-{{if $p.Label}}<text x="{{$p.X}}" y="58" transform="rotate(45 {{$p.X}} 58)">{{$p.Label}}</text>{{end}}
-</g>{{end}}
-</svg>
+<svg width="1000" height="{{.Height}}" viewBox="0 0 1000 {{.Height}}" role="img" aria-label="timeline from detection to the SLA deadline, one lane per node">
+<text x="{{.Left}}" y="12">{{.Start}}</text><text x="{{.Right}}" y="12" text-anchor="end">{{.End}}</text>
+{{range .Lanes}}<text x="{{$.Left}}" dx="-8" y="{{.Y}}" dy="4" text-anchor="end">{{.Label}}</text>
+<line x1="{{$.Left}}" y1="{{.Y}}" x2="{{$.Right}}" y2="{{.Y}}" stroke="#ddd"/>
+{{end}}<line x1="{{.Deadline}}" y1="18" x2="{{.Deadline}}" y2="{{.Height}}" stroke="#c5221f" stroke-dasharray="4 3"><title>SLA deadline</title></line>
+{{range .Points}}<circle cx="{{.X}}" cy="{{.Y}}" r="5" fill="{{.Fill}}"><title>{{.Title}}</title></circle>
+{{end}}</svg>
 <ol>{{range .R.Timeline}}<li><time datetime="{{rfc .At}}">{{rfc .At}}</time> — {{.Text}}{{if .Run}} (<a href="{{.Run.Report}}/">{{.Run.ID}}</a>){{end}}</li>{{end}}</ol>
 {{range .R.Apps}}<h2>{{.Name}} <span class="badge {{.Status}}">{{word .Status}}</span></h2>
 <p>SLA {{.SLA}}, deadline {{rfc .Deadline}}. {{.Reason}}</p>
