@@ -28,6 +28,96 @@ import (
 // The page is bound to ctx. The returned cleanup closes the page, disposes
 // of the context and stops its proxy; it is safe to call more than once.
 func (b *Browser) Page(ctx context.Context, t target.Target, caPEM []byte) (*rod.Page, func(), error) {
+	if sp := b.takeSpare(ctx, t, caPEM); sp != nil {
+		return sp.page.Context(ctx), sp.cleanup, nil
+	}
+	return b.newPage(ctx, t, caPEM)
+}
+
+// spare is a page made ready for a target before anyone asked for it.
+type spare struct {
+	key     string
+	caPEM   []byte
+	ready   chan struct{}
+	page    *rod.Page
+	cleanup func()
+	err     error
+}
+
+func spareKey(t target.Target) string {
+	u := ""
+	if t.URL != nil {
+		u = t.URL.String()
+	}
+	return string(t.Scope) + "\x00" + t.Name + "\x00" + t.Address + "\x00" + u
+}
+
+// Prepare starts making a page for t in the background (its context, proxy
+// and renderer: about a fifth of a second that would otherwise be paid when
+// the first journey opens it), so that the next Page for t returns at once.
+// A gate knows its targets before the browser is up: Launch prepares
+// Options.Prepare, and the caller may Prepare again when a spec is done
+// (the next spec then finds a fresh page). Each page still has a context of
+// its own: nothing is shared between specs. At most one page waits per
+// target; Close throws away what nobody took.
+func (b *Browser) Prepare(t target.Target, caPEM []byte) {
+	k := spareKey(t)
+	b.mu.Lock()
+	if b.closed || b.spares[k] != nil {
+		b.mu.Unlock()
+		return
+	}
+	sp := &spare{key: k, caPEM: caPEM, ready: make(chan struct{})}
+	if b.spares == nil {
+		b.spares = map[string]*spare{}
+	}
+	b.spares[k] = sp
+	b.mu.Unlock()
+	go func() {
+		defer close(sp.ready)
+		// Bound by the browser's own life: Close cancels it.
+		sp.page, sp.cleanup, sp.err = b.newPage(b.rod.GetContext(), t, caPEM)
+	}()
+}
+
+// takeSpare hands out t's prepared page, waiting for it if it is still
+// being made, or returns nil (none prepared, or it failed: the caller then
+// makes one, and reports that error if it recurs).
+func (b *Browser) takeSpare(ctx context.Context, t target.Target, caPEM []byte) *spare {
+	k := spareKey(t)
+	b.mu.Lock()
+	sp := b.spares[k]
+	delete(b.spares, k)
+	b.mu.Unlock()
+	if sp == nil || string(sp.caPEM) != string(caPEM) {
+		if sp != nil {
+			go func() {
+				<-sp.ready
+				if sp.cleanup != nil {
+					sp.cleanup()
+				}
+			}()
+		}
+		return nil
+	}
+	select {
+	case <-sp.ready:
+	case <-ctx.Done():
+		go func() {
+			<-sp.ready
+			if sp.cleanup != nil {
+				sp.cleanup()
+			}
+		}()
+		return nil
+	}
+	if sp.err != nil {
+		return nil
+	}
+	return sp
+}
+
+func (b *Browser) newPage(ctx context.Context, t target.Target, caPEM []byte) (*rod.Page, func(), error) {
 	if t.URL == nil {
 		return nil, nil, errors.New("browser: target has no URL")
 	}
@@ -123,22 +213,49 @@ const navigateAttempts = 3
 // whenever any interface on the machine changes, such as Docker creating a
 // bridge for an unrelated container, and it says nothing about the target.
 // Navigations are GETs, so a retry is safe; other errors (certificate,
-// refused, tunnel) are returned at once.
+// refused, tunnel) are returned at once as a *rod.NavigationError.
+//
+// The load is awaited from the page's own events (subscribed before the
+// navigation starts), not by injecting go-rod's helper script into the new
+// document: no extra round trips, and no race with the old document.
 func Navigate(ctx context.Context, page *rod.Page, u string) error {
 	ctx, cancel := context.WithTimeout(ctx, PageLoadTimeout)
 	defer cancel()
-	p := page.Context(ctx)
 	var err error
 	for range navigateAttempts {
-		err = p.Navigate(u)
+		err = navigateOnce(ctx, page, u)
 		var nav *rod.NavigationError
 		if errors.As(err, &nav) && nav.Reason == "net::ERR_NETWORK_CHANGED" {
 			continue
 		}
-		if err != nil {
-			return err
-		}
-		return p.WaitLoad()
+		return err
 	}
 	return err
+}
+
+func navigateOnce(ctx context.Context, page *rod.Page, u string) error {
+	evCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	nav := watchNavigation(page.Context(evCtx), page.FrameID)
+	res, err := proto.PageNavigate{URL: u}.Call(page.Context(ctx))
+	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("opening %s: no answer within %s: %w", u, PageLoadTimeout, ctx.Err())
+		}
+		return Describe(err)
+	}
+	if res.ErrorText != "" {
+		return &rod.NavigationError{Reason: res.ErrorText}
+	}
+	if res.LoaderID == "" {
+		return nil // same document (a fragment): nothing loads
+	}
+	if err := nav.wait(ctx); err != nil {
+		var nf *NavigationFailed
+		if errors.As(err, &nf) && nf.Err != nil {
+			return fmt.Errorf("opening %s: the page did not finish loading within %s: %w", u, PageLoadTimeout, nf.Err)
+		}
+		return err
+	}
+	return nil
 }

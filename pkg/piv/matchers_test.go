@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"testing"
 
-	. "github.com/onsi/gomega"
+	"github.com/onsi/gomega"
 
 	"github.com/piv-gate/piv/pkg/secret"
 )
@@ -30,7 +30,7 @@ func TestHaveJSONFailureTexts(t *testing.T) {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}
 
-	m = HaveJSON("premium.amount", BeNumerically(">", 500))
+	m = HaveJSON("premium.amount", gomega.BeNumerically(">", 500))
 	if ok, _ := m.Match(r); ok {
 		t.Fatal("412.5 > 500?")
 	}
