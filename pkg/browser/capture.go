@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/go-rod/rod"
 	"github.com/go-rod/rod/lib/proto"
@@ -184,12 +185,14 @@ var beforeScreenshot func(*rod.Page)
 // every element matching maskSelectors are blanked and covered, and so is
 // every element whose text, form value or attributes hold a registered
 // secret (secret.Register) in any of its forms. The page is then checked
-// again, before and after the screenshot: if a secret can still be seen
-// (a script put it back, a form Capture cannot clear), the screenshot is
-// dropped and the error wraps ErrScreenshotWithheld with where it was seen;
-// the HTML is still returned. Canvas drawings, images of text and
-// cross-origin frames cannot be read: frames are covered whole, the others
-// are beyond what a DOM check can know.
+// again, before and after the screenshot, twice over: by a walk of the DOM
+// and by the renderer's own snapshot of what it lays out (which also sees
+// closed shadow roots and generated content that no script can reach). If
+// a secret can still be seen (a script put it back, a place masking cannot
+// get at), the screenshot is dropped and the error wraps
+// ErrScreenshotWithheld with where it was seen; the HTML is still
+// returned. Canvas drawings and images of text cannot be read by either
+// check; cross-origin frames are covered whole.
 //
 // The page is restored afterwards, so Capture may also be used mid-journey.
 func Capture(ctx context.Context, page *rod.Page, maskSelectors []string) (png []byte, html []byte, err error) {
@@ -231,7 +234,10 @@ func Capture(ctx context.Context, page *rod.Page, maskSelectors []string) (png [
 		if err != nil {
 			return "", fmt.Errorf("browser: checking the masked page: %w", err)
 		}
-		return res.Value.Str(), nil
+		if where := res.Value.Str(); where != "" || pat == "" {
+			return where, nil
+		}
+		return renderedSecret(p)
 	}
 
 	where, err := verify()
@@ -257,4 +263,50 @@ func Capture(ctx context.Context, page *rod.Page, maskSelectors []string) (png [
 	}
 	html, err = pageHTML()
 	return png, html, err
+}
+
+// renderedSecret checks what the renderer lays out, independently of the
+// page's scripts: the text of every layout object (generated content, text
+// in closed shadow roots the DOM walk cannot enter, frames of the same
+// process) and every form field's value, as DOMSnapshot reports them. It
+// returns where a registered secret was found, or "".
+func renderedSecret(p *rod.Page) (string, error) {
+	snap, err := proto.DOMSnapshotCaptureSnapshot{ComputedStyles: []string{}}.Call(p)
+	if err != nil {
+		return "", fmt.Errorf("browser: snapshot of the masked page: %w", err)
+	}
+	str := func(i proto.DOMSnapshotStringIndex) string {
+		if i < 0 || int(i) >= len(snap.Strings) {
+			return ""
+		}
+		return snap.Strings[i]
+	}
+	for _, d := range snap.Documents {
+		if d.Layout != nil {
+			var all strings.Builder
+			for _, i := range d.Layout.Text {
+				t := str(i)
+				if secret.Contains([]byte(t)) {
+					return "text the page lays out (rendered, but out of the DOM's reach)", nil
+				}
+				all.WriteString(t)
+			}
+			if secret.Contains([]byte(all.String())) {
+				return "text the page lays out, split over several boxes", nil
+			}
+		}
+		if d.Nodes != nil {
+			for _, rare := range []*proto.DOMSnapshotRareStringData{d.Nodes.InputValue, d.Nodes.TextValue} {
+				if rare == nil {
+					continue
+				}
+				for _, i := range rare.Value {
+					if secret.Contains([]byte(str(i))) {
+						return "a form field's value (out of the DOM's reach)", nil
+					}
+				}
+			}
+		}
+	}
+	return "", nil
 }

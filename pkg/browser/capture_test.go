@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -204,5 +205,22 @@ new MutationObserver(() => { if (e.textContent !== t) e.textContent = t; }).obse
 	}
 	if len(h) == 0 || secret.Contains(h) {
 		t.Errorf("HTML with a withheld screenshot: %d bytes, secret present %v", len(h), secret.Contains(h))
+	}
+}
+
+// Text in a closed shadow root is out of reach of any script, piv's
+// included; the renderer's own snapshot still sees it, and the screenshot
+// is withheld.
+func TestCaptureWithholdsTextOutOfTheDOMsReach(t *testing.T) {
+	js := `const h = document.createElement("div"); document.body.appendChild(h);
+const s = document.createElement("p"); s.style.color = "red"; s.textContent = "shadow: " + atob("` + base64.StdEncoding.EncodeToString([]byte(captureSecret)) + `");
+h.attachShadow({mode: "closed"}).appendChild(s);`
+	p, ctx := openEcho(t, js)
+	shot, _, err := Capture(ctx, p, nil)
+	if !errors.Is(err, ErrScreenshotWithheld) || !strings.Contains(err.Error(), "out of the DOM's reach") {
+		t.Fatalf("Capture error = %v, want the screenshot withheld for text out of the DOM's reach", err)
+	}
+	if shot != nil {
+		t.Errorf("a screenshot was returned with the withheld error")
 	}
 }
