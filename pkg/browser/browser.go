@@ -215,6 +215,7 @@ func Launch(ctx context.Context, opt Options) (*Browser, error) {
 		if trusted != nil {
 			<-trusted // bounded: certutil runs under ctx
 		}
+		killStragglers(dir) // a crashpad handler of a browser that died at start
 		_ = removeProfileDir(dir)
 		return nil, err
 	}
