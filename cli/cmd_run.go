@@ -45,7 +45,7 @@ Examples:
 type runFlags struct {
 	node, expect, filter, focus, out, format, config, image, flaky, browserURL, summary, shard string
 	remediation                                                                                string
-	service, all, allowMutating                                                                bool
+	service, all, allowMutating, fleet                                                         bool
 	settle, timeout                                                                            time.Duration
 	settleSet                                                                                  bool
 }
@@ -53,6 +53,7 @@ type runFlags struct {
 func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.node, "node", "", "verify this node alone (pinned, service host name kept)")
 	fs.BoolVar(&f.service, "service", false, "verify the whole service (the default)")
+	fs.BoolVar(&f.fleet, "fleet", false, "verify every node individually and the service, at once (one browser, a pinned context per target); the worst target's verdict")
 	fs.StringVar(&f.image, "image", "", "start this local container image and verify it (testcontainers)")
 	fs.StringVar(&f.expect, "expect-version", "", "the version that must be running")
 	fs.StringVar(&f.filter, "label-filter", "", "Ginkgo label filter, e.g. 'technical || smoke' (labels: advisory, browser, functional, mutating, remediation, smoke, technical)")
@@ -114,6 +115,9 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if o.Remediation, err = loadRemediation(f.remediation, app); err != nil {
 		return err
 	}
+	if f.fleet {
+		return runFleet(ctx, o, fs, f, stdout, stderr)
+	}
 	child, supervised := session.SupervisedChild(f.out)
 	if supervised {
 		o.RunID, o.Locked = child.RunID, true
@@ -157,6 +161,32 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	return err
 }
 
+// runFleet runs the --fleet gate: every node and the service, each in its
+// own gate process, with the flags that say what to verify passed on.
+func runFleet(ctx context.Context, o session.Options, fs *flag.FlagSet, f runFlags, stdout, stderr io.Writer) error {
+	o.Fleet = true
+	g, err := session.Prepare(o)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	defer g.Close()
+	exe, err := os.Executable()
+	if err != nil {
+		return exitFor(g.Fault("cannot find piv's own executable: "+err.Error()), nil, f, g.OutDir(), stdout)
+	}
+	// Every flag given passes on, but those that choose the scope or where
+	// this gate's own reports go.
+	own := map[string]bool{"fleet": true, "out": true, "summary": true, "format": true, "node": true, "service": true, "image": true, "all": true, "shard": true}
+	var pass []string
+	fs.Visit(func(fl *flag.Flag) {
+		if !own[fl.Name] {
+			pass = append(pass, "--"+fl.Name+"="+fl.Value.String())
+		}
+	})
+	res := g.Fleet(ctx, exe, session.FleetOptions{ChildArgs: pass}, stderr, earlySignals)
+	return exitFor(res, nil, f, g.OutDir(), stdout)
+}
+
 // exitFor prints the result and maps it to the exit: the one place a gate's
 // outcome becomes a code (a usage error found while running is 2, else the
 // verdict's own code).
@@ -174,13 +204,13 @@ func (f *runFlags) check() error {
 		return usageErr("--shard %s needs --all: it picks a share of the apps", f.shard)
 	}
 	n := 0
-	for _, set := range []bool{f.node != "", f.service, f.image != ""} {
+	for _, set := range []bool{f.node != "", f.service, f.image != "", f.fleet} {
 		if set {
 			n++
 		}
 	}
 	if n > 1 {
-		return usageErr("--node, --service and --image are exclusive: pick one scope")
+		return usageErr("--node, --service, --fleet and --image are exclusive: pick one scope")
 	}
 	if f.format != "text" && f.format != "json" {
 		return usageErr("--format %q: want text or json", f.format)

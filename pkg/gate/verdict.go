@@ -149,3 +149,101 @@ func list(names []string) string {
 	}
 	return strings.Join(names, "; ")
 }
+
+// Part is one target's result in a --fleet run.
+type Part struct {
+	Target string // node name, or "service"
+	Result *Result
+	// Dir is the part's report folder relative to the fleet's, so the
+	// part's attachments stay reachable from the fleet's gate.json.
+	Dir string
+}
+
+// Combine fills r (a fleet result: what was asked, no checks yet) from one
+// result per target. Every check carries its target; the summary counts
+// them all; the verdict is the worst of the targets' own verdicts — each
+// was decided by DecideRun — and the reason names each target that did not
+// pass, worst first. No target at all is inconclusive.
+func Combine(r *Result, parts []Part, p Policy) {
+	r.Checks = []Check{}
+	selected := 0
+	for _, part := range parts {
+		for _, c := range part.Result.Checks {
+			c.Target = part.Target
+			if part.Dir != "" {
+				atts := make([]Attachment, len(c.Attachments))
+				for i, a := range c.Attachments {
+					if a.Path != "" {
+						a.Path = part.Dir + "/" + a.Path
+					}
+					atts[i] = a
+				}
+				c.Attachments = atts
+			}
+			r.Checks = append(r.Checks, c)
+			if c.State != Skipped && !c.Precondition {
+				selected++
+			}
+		}
+		for _, a := range part.Result.Attachments {
+			if a.Path != "" && part.Dir != "" {
+				a.Path = part.Dir + "/" + a.Path
+			}
+			a.Name = part.Target + ": " + a.Name
+			r.Attachments = append(r.Attachments, a)
+		}
+		r.MissingSecrets = appendNew(r.MissingSecrets, part.Result.MissingSecrets...)
+	}
+	DecideRun(r, p, Facts{SpecsSelected: selected})
+	if len(parts) == 0 {
+		r.Verdict, r.Reason = Inconclusive, "no target was verified"
+		return
+	}
+	worst := Pass
+	for _, part := range parts {
+		if part.Result.Verdict.Worse(worst) || part.Result.Verdict == "" {
+			worst = part.Result.Verdict
+		}
+	}
+	if worst == "" {
+		worst = Inconclusive
+	}
+	var reasons []string
+	for _, v := range []Verdict{Inconclusive, Fail} {
+		for _, part := range parts {
+			pv := part.Result.Verdict
+			if pv == v || v == Inconclusive && pv != Pass && pv != Fail {
+				reasons = append(reasons, part.Target+": "+part.Result.Reason)
+			}
+		}
+	}
+	r.Verdict, r.Reason = worst, strings.Join(reasons, " | ")
+	if worst == Pass {
+		r.Reason = ""
+	}
+	// One version everywhere, or none: a fleet running two versions has
+	// not one observed version.
+	r.ObservedVersion = ""
+	for i, part := range parts {
+		v := part.Result.ObservedVersion
+		if i == 0 {
+			r.ObservedVersion = v
+		} else if v != r.ObservedVersion {
+			r.ObservedVersion = ""
+			break
+		}
+	}
+}
+
+func appendNew(to []string, vs ...string) []string {
+	for _, v := range vs {
+		found := false
+		for _, x := range to {
+			found = found || x == v
+		}
+		if !found {
+			to = append(to, v)
+		}
+	}
+	return to
+}

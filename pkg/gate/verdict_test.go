@@ -84,3 +84,38 @@ func TestDecide(t *testing.T) {
 		t.Errorf("summary %+v", r.Summary)
 	}
 }
+
+func TestCombineIsTheWorstTarget(t *testing.T) {
+	pass := func() *Result {
+		r := &Result{Checks: []Check{chk("technical port", Passed, true)}}
+		Decide(r, Policy{}, "")
+		return r
+	}
+	bad := &Result{Checks: []Check{chk("quote API", Failed, true)}}
+	Decide(bad, Policy{}, "")
+	r := &Result{}
+	Combine(r, []Part{{Target: "app-01", Result: pass()}, {Target: "app-02", Result: bad, Dir: "targets/app-02"}, {Target: "service", Result: pass()}}, Policy{})
+	if r.Verdict != Fail || !strings.HasPrefix(r.Reason, "app-02: 1 blocking check(s) failed: quote API") || strings.Contains(r.Reason, "app-01") {
+		t.Fatalf("fleet: %s %q", r.Verdict, r.Reason)
+	}
+	if r.Summary.Total != 3 || r.Checks[1].Target != "app-02" {
+		t.Fatalf("checks: %+v %+v", r.Summary, r.Checks)
+	}
+	inc := &Result{Checks: []Check{chk("a", Passed, true)}}
+	Decide(inc, Policy{}, "timed out")
+	r = &Result{}
+	Combine(r, []Part{{Target: "app-01", Result: bad}, {Target: "service", Result: inc}}, Policy{})
+	if r.Verdict != Inconclusive || !strings.HasPrefix(r.Reason, "service: timed out | app-01:") {
+		t.Fatalf("worst first: %s %q", r.Verdict, r.Reason)
+	}
+	r = &Result{}
+	Combine(r, nil, Policy{})
+	if r.Verdict != Inconclusive {
+		t.Fatalf("no parts: %s", r.Verdict)
+	}
+	r = &Result{}
+	Combine(r, []Part{{Target: "app-01", Result: pass()}, {Target: "service", Result: pass()}}, Policy{})
+	if r.Verdict != Pass || r.Reason != "" {
+		t.Fatalf("all pass: %s %q", r.Verdict, r.Reason)
+	}
+}

@@ -30,7 +30,10 @@ type Options struct {
 	App *config.App
 	// Node verifies that node alone (pinned, service host name kept); Image
 	// starts that local image and verifies it; neither: the whole service.
-	Node, Image     string
+	Node, Image string
+	// Fleet: every node and the service (see Gate.Fleet); Node and Image
+	// must be empty.
+	Fleet           bool
 	ExpectedVersion string
 	LabelFilter     string
 	Focus           string
@@ -111,7 +114,11 @@ func Prepare(o Options) (*Gate, error) {
 	}
 	ro.RunID = o.RunID
 	if ro.RunID == "" {
-		ro.RunID = report.RunID(o.Started, app.App, string(ro.Target.Scope), ro.Target.Name)
+		scope := string(ro.Target.Scope)
+		if o.Fleet {
+			scope = "fleet"
+		}
+		ro.RunID = report.RunID(o.Started, app.App, scope, ro.Target.Name)
 	}
 	out := o.Out
 	if out == "" {

@@ -91,6 +91,12 @@ func (c Child) ReportExit(code int) {
 // only when the child's result is accepted; otherwise the caller prints the
 // returned fault result. sigs are forwarded to the child.
 func (g *Gate) Supervise(ctx context.Context, exe string, args []string, stdout, stderr io.Writer, sigs <-chan os.Signal) (*gate.Result, int, bool) {
+	return g.supervise(ctx, exe, args, stdout, stderr, sigs, nil)
+}
+
+// supervise is Supervise with environment variables left out of the child's
+// environment (a fleet's targets must not each append to the step summary).
+func (g *Gate) supervise(ctx context.Context, exe string, args []string, stdout, stderr io.Writer, sigs <-chan os.Signal, dropEnv []string) (*gate.Result, int, bool) {
 	// A signal that came before the child could start: do not start it.
 	select {
 	case sg := <-sigs:
@@ -108,7 +114,17 @@ func (g *Gate) Supervise(ctx context.Context, exe string, args []string, stdout,
 		return g.Fault("cannot start the gate process: " + err.Error()), 3, false
 	}
 	cmd := exec.Command(exe, append(append([]string{}, args...), "--out", g.OutDir())...)
-	cmd.Env = append(os.Environ(), envSupervised+"="+tok, envRunID+"="+g.RunID(), envReportFD+"=3")
+	env := os.Environ()
+	for _, d := range dropEnv {
+		kept := env[:0:0]
+		for _, kv := range env {
+			if !strings.HasPrefix(kv, d+"=") {
+				kept = append(kept, kv)
+			}
+		}
+		env = kept
+	}
+	cmd.Env = append(env, envSupervised+"="+tok, envRunID+"="+g.RunID(), envReportFD+"=3")
 	var so boundedBuffer
 	so.max = maxChildStdout
 	tail := &tailWriter{max: 8 << 10}
@@ -311,3 +327,5 @@ func sigName(s os.Signal) string {
 	}
 	return s.String()
 }
+
+func timeSince(t time.Time) float64 { return time.Since(t).Seconds() }
