@@ -21,9 +21,10 @@ import (
 //   - URL: url.QueryEscape ('+' for space), url.PathEscape and %-encoding of
 //     any byte, hex digits in either case;
 //   - JSON and JavaScript: \uXXXX of any character (either case; surrogate
-//     pairs beyond the BMP), \xHH, and the short escapes \" \' \\ \/ \n \r
-//     \t \b \f, which covers encoding/json's \u003c \u003e \u0026 and
-//     html/template's JS escaper;
+//     pairs beyond the BMP), \xHH, and the short escapes \n \r \t \b \f,
+//     which covers encoding/json's \u003c \u003e \u0026 and html/template's
+//     JS escaper; and a backslash before any ASCII punctuation (\" \\ \/
+//     \' in strings, Markdown's \| \* \_);
 //   - base64 (standard and URL alphabets, padded or raw), at each of the
 //     three alignments a value can have inside a longer encoded blob (a
 //     Basic credential "user:secret", a JWT), and hex in either case.
@@ -76,9 +77,10 @@ func charAlternatives(r rune) ([]string, int) {
 	if e, ok := jsonShort[r]; ok {
 		add(regexp.QuoteMeta(e), len(e))
 	}
-	// JavaScript string escapes beyond JSON's (html/template's JSEscaper).
-	if r == '\'' {
-		add(`\\'`, 2)
+	// A backslash before any ASCII punctuation: JavaScript's \' and
+	// Markdown's escapes (a secret with a | in a summary table's cell).
+	if r < 0x80 && strings.ContainsRune("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~", r) {
+		add(`\\`+regexp.QuoteMeta(lit), 2)
 	}
 	if r < 0x100 {
 		add(`\\x`+anyCaseHex(fmt.Sprintf("%02x", r)), 4)
@@ -96,7 +98,7 @@ var htmlNamed = map[rune]string{
 }
 
 var jsonShort = map[rune]string{
-	'"': `\"`, '\\': `\\`, '/': `\/`, '\n': `\n`, '\r': `\r`, '\t': `\t`, '\b': `\b`, '\f': `\f`,
+	'\n': `\n`, '\r': `\r`, '\t': `\t`, '\b': `\b`, '\f': `\f`,
 }
 
 func surrogates(r rune) (rune, rune) {
