@@ -90,7 +90,11 @@ func trustCAs(ctx context.Context, home string, cas []caEntry) error {
 	}
 	db := "sql:" + dir
 	run := func(args ...string) error {
-		out, err := exec.CommandContext(ctx, bin, args...).CombinedOutput()
+		cmd := exec.CommandContext(ctx, bin, args...)
+		// Like the browser's, certutil's files (SQLite's temporary ones
+		// included) stay inside the browser's folder, removed with it.
+		cmd.Env = append(withoutEnv(os.Environ(), "HOME", "TMPDIR"), "HOME="+home, "TMPDIR="+browserTmp(filepath.Dir(home)))
+		out, err := cmd.CombinedOutput()
 		if err != nil {
 			return fmt.Errorf("browser: certutil %s: %w: %s", strings.Join(args, " "), err, bytes.TrimSpace(out))
 		}
