@@ -41,6 +41,10 @@ if [ -x fixtures/rolling/bench.sh ] || [ -f fixtures/rolling/bench.sh ]; then
   echo "== rolling deployment (issue 5): gate's added time per node"
   bash fixtures/rolling/bench.sh || echo "  (rolling bench failed: $?)"
 fi
+echo "== piv serve (issue 11): time the HTTP gate adds over piv run, same fleet, same run"
+go test -run '^$' -bench 'ServeOverhead' -benchtime 20x ./cli | tee "$out/serve.txt" | grep -E '^Benchmark'
+serve_ms=$(awk '$1 ~ /^BenchmarkServeOverhead/ {for (i=1;i<=NF;i++) if ($(i+1)=="overhead-ms/gate") print $i}' "$out/serve.txt")
+serve_added=$(awk '$1 ~ /^BenchmarkServeOverhead/ {for (i=1;i<=NF;i++) if ($(i+1)=="server-added-ms") print $i}' "$out/serve.txt")
 
 cat <<SUMMARY
 
@@ -49,4 +53,5 @@ cat <<SUMMARY
   API journey, whole process       $(metric "$out/cmd.txt" APIJourneyProcess) ms
   browser journey, 1 target        $(metric "$out/cmd.txt" BrowserJourneyProcess) ms   target < 1000 ms (Playwright ~1.6 s)
   piv run --image, whole process   ${img_median} ms   target < 3000 ms
+  piv serve over piv run, median   ${serve_ms} ms   target <= 50 ms   (server's own share, Server-Timing: ${serve_added} ms)
 SUMMARY

@@ -27,6 +27,8 @@ type outcome struct {
 	// usage is set when the child exited 2: nothing ran.
 	usage *RequestError
 	dir   string
+	// childTime is how long the child ran, start to reaped.
+	childTime time.Duration
 }
 
 // childArgs is the `piv run` command line for g. Every value goes in

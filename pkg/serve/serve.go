@@ -221,6 +221,7 @@ func (s *Server) handleGates(w http.ResponseWriter, r *http.Request) {
 	// failureCondition on $.verdict.
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Piv-Verdict", string(o.res.Verdict))
+	w.Header().Set("Server-Timing", serverTiming(o))
 	w.WriteHeader(http.StatusOK)
 	w.Write(o.body)
 }
@@ -268,6 +269,7 @@ func (s *Server) handleFlagger(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("X-Piv-Verdict", string(o.res.Verdict))
+	w.Header().Set("Server-Timing", serverTiming(o))
 	w.WriteHeader(status)
 	line := strings.ToUpper(string(o.res.Verdict))
 	if o.res.Reason != "" {
@@ -356,7 +358,9 @@ func (s *Server) gate(w http.ResponseWriter, r *http.Request, g Gate) (outcome, 
 		// behind it catches a child that does not.
 		ctx, cancel := context.WithTimeout(r.Context(), s.opt.RunTimeout+2*s.opt.KillGrace)
 		stop := context.AfterFunc(s.base, cancel)
+		childStart := time.Now()
 		o = s.runChild(ctx, g, dir, started)
+		o.childTime = time.Since(childStart)
 		stop()
 		cancel()
 	}
@@ -372,6 +376,12 @@ func (s *Server) gate(w http.ResponseWriter, r *http.Request, g Gate) (outcome, 
 	s.m.observe(g, o.res.Verdict, el.Seconds(), float64(time.Now().Unix()))
 	s.logf("gate %s %s: %s in %.2fs (run %s, report %s)", g.App, g.Target(), o.res.Verdict, el.Seconds(), o.res.RunID, dir)
 	return o, true
+}
+
+// serverTiming names the child's share of the answer (W3C Server-Timing),
+// so a caller can tell the gate's own time from what the server added.
+func serverTiming(o outcome) string {
+	return fmt.Sprintf("gate;desc=\"piv run\";dur=%.1f", float64(o.childTime.Microseconds())/1000)
 }
 
 // retryAfter suggests when a slot may be free: a fraction of a run's bound,

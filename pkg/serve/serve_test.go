@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -108,6 +109,9 @@ func TestChildExitCodesMapExactly(t *testing.T) {
 			var g gate.Result
 			if err := json.Unmarshal([]byte(body), &g); err != nil {
 				t.Fatalf("body is not gate.json: %v\n%s", err, body)
+			}
+			if !regexp.MustCompile(`^gate;desc="piv run";dur=[0-9]+\.[0-9]$`).MatchString(h.Get("Server-Timing")) {
+				t.Errorf("Server-Timing %q", h.Get("Server-Timing"))
 			}
 			if g.Verdict != c.verdict || !strings.Contains(g.Reason, c.reason) || h.Get("X-Piv-Verdict") != string(c.verdict) {
 				t.Fatalf("verdict %q reason %q (header %q), want %q containing %q", g.Verdict, g.Reason, h.Get("X-Piv-Verdict"), c.verdict, c.reason)
