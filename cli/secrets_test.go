@@ -66,7 +66,9 @@ func secretsEchoApp() http.Handler {
 <input id="password" type="text" class="s" style="font-size:32px;width:1000px;border:0" value="%s">
 <div id="error" class="s">Wrong password: %s</div>
 <p><a href="/retry?pw=%s">try again</a> <span data-token="%s">token</span></p>
-</body></html>`, html.EscapeString(pw), html.EscapeString(pw), url.QueryEscape(pw), base64.StdEncoding.EncodeToString([]byte(pw)))
+<script>%s</script>
+</body></html>`, html.EscapeString(pw), html.EscapeString(pw), url.QueryEscape(pw), base64.StdEncoding.EncodeToString([]byte(pw)),
+			r.URL.Query().Get("js"))
 	})
 	return mux
 }
@@ -207,6 +209,40 @@ func TestSecretsLeakInNoFormAndNoMedium(t *testing.T) {
 		if !strings.Contains(r.stdout, want) || !strings.Contains(r.stderr, want) {
 			t.Errorf("stdout and stderr should both show the failure redacted (%q)", want)
 		}
+	}
+}
+
+// A page that puts the secret back as soon as it is masked gets no
+// screenshot: a note says why in its place, and nothing leaks.
+func TestSecretsScreenshotWithheldWhenUnmaskable(t *testing.T) {
+	dir := secretsApp(t, "settings: { secrets: withheld }\n")
+	r := pivRun(t, nil, []string{"PIV_SELFTEST_SECRETS_VALUE=" + secretsValue},
+		"run", "secrets", "--node", "app-01", "--label-filter", "functional", "--config", dir)
+	wantExit(t, r, 1)
+	var note []byte
+	filepath.Walk(r.out, func(p string, info os.FileInfo, err error) error {
+		if err != nil || info.IsDir() {
+			return err
+		}
+		b, _ := os.ReadFile(p)
+		for form, enc := range secretForms(secretsValue) {
+			if bytes.Contains(b, []byte(enc)) {
+				t.Errorf("%s holds the secret %s", p, form)
+			}
+		}
+		switch {
+		case strings.HasSuffix(p, ".png"):
+			t.Errorf("a screenshot was kept: %s", p)
+		case strings.HasSuffix(p, "screenshot-withheld.txt"):
+			note = b
+		}
+		return nil
+	})
+	if !bytes.Contains(note, []byte("screenshot withheld")) || !bytes.Contains(note, []byte("div#error")) {
+		t.Errorf("withheld note should say so and where: %q", note)
+	}
+	if !strings.Contains(r.stdout, "screenshot-withheld.txt") {
+		t.Errorf("the note is not listed with the failure:\n%s", r.stdout)
 	}
 }
 
