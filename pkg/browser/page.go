@@ -49,7 +49,8 @@ func spareKey(t target.Target) string {
 	if t.URL != nil {
 		u = t.URL.String()
 	}
-	return string(t.Scope) + "\x00" + t.Name + "\x00" + t.Address + "\x00" + u
+	// Headers are part of it: a prepared page carries its target's headers.
+	return string(t.Scope) + "\x00" + t.Name + "\x00" + t.Address + "\x00" + u + "\x00" + fmt.Sprint(t.Headers)
 }
 
 // Prepare starts making a page for t in the background (its context, proxy

@@ -25,6 +25,8 @@ type browserProvider struct {
 	app       *config.App
 	remoteURL string
 
+	prepare []browser.PrepareTarget // pages made while the browser starts (warm)
+
 	once    sync.Once
 	started atomic.Bool // a launch was asked for (warm or a spec)
 	b       *browser.Browser
@@ -49,14 +51,17 @@ func newBrowserProvider(ctx context.Context, app *config.App, url string, closer
 // browser specs, so Chromium's start overlaps settling and the technical
 // checks instead of adding to the gate's time. Call it once the target is
 // up: Chromium aborts in-flight requests when host interfaces change, which
-// starting a container does.
-func (p *browserProvider) warm(filter string) {
+// starting a container does. The target's first page (context, proxy,
+// renderer) is made during the launch too: the first journey then starts
+// at once.
+func (p *browserProvider) warm(filter string, t target.Target) {
 	lf, err := types.ParseLabelFilter(filter)
 	if err != nil {
 		return
 	}
 	for _, s := range p.app.Suites {
 		if lf([]string{"browser", "functional", "app:" + s}) {
+			p.prepare = []browser.PrepareTarget{{Target: t, CAPEM: p.app.CAPEM}}
 			p.started.Store(true)
 			go p.launch()
 			return
@@ -72,7 +77,7 @@ func (p *browserProvider) launch() {
 			cas = append(cas, p.app.CAPEM)
 		}
 		// The browser outlives any one spec: launch it under the run's context.
-		p.b, p.err = browser.Launch(p.ctx, browser.Options{RemoteURL: p.remoteURL, CAs: cas})
+		p.b, p.err = browser.Launch(p.ctx, browser.Options{RemoteURL: p.remoteURL, CAs: cas, Prepare: p.prepare})
 	})
 }
 
@@ -97,7 +102,7 @@ func (p *browserProvider) Page(ctx context.Context, t target.Target) (*piv.Page,
 
 // Capture takes the failure evidence with secret fields masked.
 func (p *browserProvider) Capture(pg *piv.Page) (png, html []byte, err error) {
-	ctx, cancel := context.WithTimeout(context.Background(), piv.PageTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), browser.CaptureTimeout)
 	defer cancel()
 	return browser.Capture(ctx, pg.Page, pg.Masked)
 }

@@ -198,7 +198,7 @@ func (g *Gate) Run(ctx context.Context) (res *gate.Result, err error) {
 			return res, err
 		}
 	}
-	bp.warm(runner.EffectiveFilter(ro.LabelFilter, ro.AllowMutating))
+	bp.warm(runner.EffectiveFilter(ro.LabelFilter, ro.AllowMutating), ro.Target)
 	remediation.Bind(g.o.Remediation)
 	res = runner.Run(ctx, ro)
 	if rec := g.o.Remediation; rec != nil {

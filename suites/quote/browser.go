@@ -19,7 +19,7 @@ var _ = piv.Describe("quote", "quote page", func() {
 		By("asking for a quote")
 		page.Click("#get-quote")
 
-		By("seeing the premium")
+		By("waiting for the premium")
 		// Web-first: retries until the answer replaces any placeholder.
 		Expect(page).To(piv.HaveText("#premium", MatchRegexp(`^\d+\.\d{2} GBP$`)))
 	})
