@@ -102,8 +102,9 @@ func checkSuites(app *config.App) error {
 			found = found || k == s
 		}
 		if !found {
-			errs = append(errs, &config.Error{Msg: fmt.Sprintf("%s: suites[%d]: no suite %q is compiled into piv (known: %s)",
-				app.Where("suites", fmt.Sprint(i)), i, s, strings.Join(known, ", "))})
+			errs = append(errs, &config.Error{Msg: fmt.Sprintf("%s: suites[%d]: no suite %q is compiled into this binary (it has: %s). "+
+				"An app's own suites run in its team's gate binary: a main that calls cli.Main and blank-imports the suite package "+
+				"(see docs/team-gate.md and examples/team-gate)", app.Where("suites", fmt.Sprint(i)), i, s, strings.Join(known, ", "))})
 		}
 	}
 	if len(errs) > 0 {
