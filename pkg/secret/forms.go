@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"net/url"
 	"regexp"
 	"sort"
 	"strconv"
@@ -19,15 +20,17 @@ import (
 //     references of any character, decimal or hex, either case, up to three
 //     leading zeros, with or without the closing ';' (browsers accept both);
 //   - URL: url.QueryEscape ('+' for space), url.PathEscape and %-encoding of
-//     any byte, hex digits in either case;
+//     any byte, hex digits in either case, also twice (%2541: a URL inside
+//     another URL's query);
 //   - JSON and JavaScript: \uXXXX of any character (either case; surrogate
 //     pairs beyond the BMP), \xHH, and the short escapes \n \r \t \b \f,
 //     which covers encoding/json's \u003c \u003e \u0026 and html/template's
 //     JS escaper; and a backslash before any ASCII punctuation (\" \\ \/
 //     \' in strings, Markdown's \| \* \_);
-//   - base64 (standard and URL alphabets, padded or raw), at each of the
-//     three alignments a value can have inside a longer encoded blob (a
-//     Basic credential "user:secret", a JWT), and hex in either case.
+//   - base64 (standard and URL alphabets, padded or raw, and standard
+//     base64 %-encoded as in a query), at each of the three alignments a
+//     value can have inside a longer encoded blob (a Basic credential
+//     "user:secret", a JWT), and hex in either case.
 //
 // The first three are per character, so text that mixes them (an
 // HTML-escaped value where only some characters were escaped, a URL where
@@ -35,8 +38,8 @@ import (
 // characters each of which decodes, in one of these ways, to the next
 // character of the secret. Base64 and hex are whole-value forms.
 //
-// Not matched: forms nested two deep (a %-encoded HTML escape, base64 of a
-// URL-encoded value, %25-double encoding), and encodings no web stack
+// Not matched: other forms nested two deep (a %-encoded HTML escape, base64
+// of a URL-encoded value, JSON inside JSON), and encodings no web stack
 // produces by default (rot13, gzip, UTF-16).
 
 // charAlternatives returns the regular expressions (Go and JavaScript
@@ -58,14 +61,18 @@ func charAlternatives(r rune) ([]string, int) {
 	if name, ok := htmlNamed[r]; ok {
 		add("&(?:"+name+");", 2+len(strings.Split(name, "|")[0]))
 	}
-	// Percent-encoding of every byte.
-	var pct strings.Builder
+	// Percent-encoding of every byte, once or twice (a URL carried in
+	// another URL's query: a redirect or "next" parameter).
+	var pct, pct2 strings.Builder
 	for _, b := range []byte(lit) {
 		pct.WriteString("%" + anyCaseHex(fmt.Sprintf("%02x", b)))
+		pct2.WriteString("%25" + anyCaseHex(fmt.Sprintf("%02x", b)))
 	}
 	add(pct.String(), 3*len(lit))
+	add(pct2.String(), 5*len(lit))
 	if r == ' ' {
 		add(`\+`, 1)
+		add(`%2[bB]`, 3)
 	}
 	// JSON escapes.
 	if r < 0x10000 {
@@ -200,13 +207,17 @@ func compile(vals []string) *matcher {
 		if strings.Contains(v, "\n") {
 			m.newline = true
 		}
-		for _, c := range base64Cores(v) {
-			literal(c)
-		}
+		var b64 []string
+		b64 = append(b64, base64Cores(v)...)
 		// The value encoded on its own, whole (with its final partial
 		// group and padding), so nothing of it is left beside the mask.
 		for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.RawURLEncoding} {
-			literal(enc.EncodeToString([]byte(v)))
+			b64 = append(b64, enc.EncodeToString([]byte(v)))
+		}
+		for _, c := range b64 {
+			literal(c)
+			// Standard base64 in a URL's query has its + / = %-encoded.
+			literal(url.QueryEscape(c))
 		}
 		literal(hex.EncodeToString([]byte(v)))
 		literal(strings.ToUpper(hex.EncodeToString([]byte(v))))
