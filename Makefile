@@ -3,12 +3,19 @@ SHELL := /bin/bash
 GO    ?= go
 export TESTCONTAINERS_RYUK_DISABLED := true
 
-.PHONY: all build deps demo test test-short fuzz bench images demo-image lint clean
+.PHONY: all build deps demo test test-short fuzz bench image images demo-image lint clean
 
 all: build
 
+# The version, commit and Go version piv reports (piv version, gate.json
+# "piv", the HTML footer) are stamped here; -trimpath keeps build paths out
+# of the binary. VERSION holds the version being prepared (see CHANGELOG.md).
+PIV_VERSION ?= $(shell cat VERSION 2>/dev/null || echo dev)
+PIV_COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
+LDFLAGS     := -X github.com/piv-gate/piv/cli.version=$(PIV_VERSION) -X github.com/piv-gate/piv/cli.commit=$(PIV_COMMIT)
+
 build:
-	$(GO) build -o bin/piv ./cmd/piv
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/piv ./cmd/piv
 	$(GO) build -o bin/quoteapp ./fixtures/quoteapp
 	$(GO) build -o bin/hactl ./fixtures/fleet/hactl
 	$(GO) run ./fixtures/tls/gen -out fixtures/tls/generated -host quote.test
@@ -42,6 +49,10 @@ fuzz:
 ## bench: Go benchmarks and whole-process figures next to floor clients
 bench: deps build
 	@scripts/bench.sh
+
+## image: the piv gate image (Debian + Chromium via debootstrap, no registry); images/piv/README.md
+image:
+	@images/piv/build.sh
 
 images:
 	@fixtures/images/build.sh

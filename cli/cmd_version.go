@@ -4,25 +4,81 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"runtime"
 	"runtime/debug"
 )
 
-// version is set at build time with -ldflags "-X github.com/piv-gate/piv/cli.version=…".
-var version = "dev"
+// version and commit are stamped at build time (make build):
+//
+//	-ldflags "-X github.com/piv-gate/piv/cli.version=0.4.0 -X github.com/piv-gate/piv/cli.commit=6af8682…"
+//
+// Unstamped, Version falls back to the module version `go install …@v0.4.0`
+// records, and Commit to the VCS revision `go build` records in a checkout.
+var (
+	version = ""
+	commit  = ""
+)
 
 func init() {
-	register(command{name: "version", summary: "print piv's version", run: func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-		fmt.Fprintln(stdout, "piv", Version())
+	register(command{name: "version", summary: "print piv's version, commit and Go version", run: func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+		fmt.Fprintln(stdout, VersionLine())
 		return nil
 	}})
 }
 
-// Version is piv's version: the one stamped at build, else the module
-// version go install recorded, else "dev".
+// Version is piv's version (gate.json "piv", the HTML footer).
 func Version() string {
-	v := version
-	if bi, ok := debug.ReadBuildInfo(); ok && v == "dev" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		v = bi.Main.Version
+	if version != "" {
+		return version
 	}
-	return v
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	if c := Commit(); c != "" {
+		return "dev+" + short(c)
+	}
+	return "dev"
+}
+
+// Commit is the source revision piv was built from, or "".
+func Commit() string {
+	if commit != "" {
+		return commit
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		rev, dirty := "", false
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.modified":
+				dirty = s.Value == "true"
+			}
+		}
+		if rev != "" && dirty {
+			rev += "-dirty"
+		}
+		return rev
+	}
+	return ""
+}
+
+// VersionLine is what `piv version` and `piv --version` print.
+func VersionLine() string {
+	c := Commit()
+	if c == "" {
+		c = "unknown"
+	}
+	return fmt.Sprintf("piv %s (commit %s, %s)", Version(), short(c), runtime.Version())
+}
+
+func short(c string) string {
+	if len(c) > 12 {
+		dirty := ""
+		if len(c) > 6 && c[len(c)-6:] == "-dirty" {
+			dirty = "-dirty"
+		}
+		return c[:12] + dirty
+	}
+	return c
 }
