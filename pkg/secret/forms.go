@@ -253,5 +253,7 @@ func compile(vals []string) *matcher {
 	}
 	m.re = regexp.MustCompile(m.src)
 	m.re.Longest()
+	m.anchored = regexp.MustCompile(`^(?:` + m.src + `)`)
+	m.anchored.Longest()
 	return m
 }

@@ -28,6 +28,11 @@ const minLen = 4
 // replaced as a whole on Register, so readers never lock.
 type matcher struct {
 	re *regexp.Regexp // nil when nothing is registered
+	// anchored is re matching only at the start of its input: tried at
+	// each byte a match can start with, it is far cheaper than re's
+	// unanchored search over text made mostly of bytes that could be in a
+	// match (a secret with spaces or HTML's characters).
+	anchored *regexp.Regexp
 	// src is re's source, which is also a valid JavaScript RegExp source
 	// (no inline flags, no named groups): the browser checks the DOM with it.
 	src string
@@ -66,34 +71,47 @@ func (m *matcher) runs(b []byte, f func(off int, run []byte) bool) {
 	}
 }
 
-// replace is RedactBytes with m.
-func (m *matcher) replace(b []byte) []byte {
-	var out []byte
-	last := 0
+// findAll returns the matches in b, leftmost-longest and not
+// overlapping, as re.FindAllIndex(b, -1) would.
+func (m *matcher) findAll(b []byte) [][2]int {
+	var out [][2]int
 	m.runs(b, func(off int, run []byte) bool {
-		locs := m.re.FindAllIndex(run, -1)
-		for _, l := range locs {
-			out = append(out, b[last:off+l[0]]...)
-			out = append(out, Mask...)
-			last = off + l[1]
+		for p := 0; p <= len(run)-minLen; {
+			if !m.starts[run[p]] {
+				p++
+				continue
+			}
+			l := m.anchored.FindIndex(run[p:min(len(run), p+m.maxLen)])
+			if l == nil || l[1] == 0 {
+				p++
+				continue
+			}
+			out = append(out, [2]int{off + p, off + p + l[1]})
+			p += l[1]
 		}
 		return true
 	})
-	if out == nil {
+	return out
+}
+
+// replace is RedactBytes with m.
+func (m *matcher) replace(b []byte) []byte {
+	locs := m.findAll(b)
+	if len(locs) == 0 {
 		return b
+	}
+	var out []byte
+	last := 0
+	for _, l := range locs {
+		out = append(out, b[last:l[0]]...)
+		out = append(out, Mask...)
+		last = l[1]
 	}
 	return append(out, b[last:]...)
 }
 
 // match reports whether b holds a match.
-func (m *matcher) match(b []byte) bool {
-	found := false
-	m.runs(b, func(_ int, run []byte) bool {
-		found = m.re.Match(run)
-		return !found
-	})
-	return found
-}
+func (m *matcher) match(b []byte) bool { return len(m.findAll(b)) > 0 }
 
 var (
 	mu     sync.Mutex // serializes Register

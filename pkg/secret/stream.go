@@ -70,7 +70,7 @@ func (s *Stream) emit(m *matcher, cut int) error {
 		out = s.buf[:cut]
 	} else {
 		pos := 0
-		for _, loc := range m.re.FindAllIndex(s.buf, -1) {
+		for _, loc := range m.findAll(s.buf) {
 			if loc[0] >= cut {
 				break
 			}
