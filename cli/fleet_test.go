@@ -94,3 +94,23 @@ func TestFleetIsExclusiveWithOtherScopes(t *testing.T) {
 	r := pivRun(t, f, nil, "run", "quote", "--fleet", "--node", "app-01")
 	wantExit(t, r, 2)
 }
+
+func TestListFleetShowsTheMatrix(t *testing.T) {
+	f := fleettest.Three(t, nil)
+	r := pivRun(t, f, nil, "list", "quote", "--fleet", "--label-filter", "technical")
+	wantExit(t, r, 0)
+	lines := strings.Split(r.stdout, "\n")
+	if !strings.Contains(lines[0], "app-01") || !strings.Contains(lines[0], "service") {
+		t.Fatalf("header:\n%s", r.stdout)
+	}
+	// The version check runs on every node and on the service.
+	found := false
+	for _, l := range lines {
+		if strings.Contains(l, "version") && strings.Count(l, " x ") >= 3 {
+			found = true
+		}
+	}
+	if !found || !strings.Contains(r.stdout, "target(s)") {
+		t.Fatalf("matrix:\n%s", r.stdout)
+	}
+}
