@@ -13,13 +13,17 @@ package evidence
 
 import (
 	"bytes"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
+	"unsafe"
+
+	"github.com/tidwall/gjson"
 
 	"github.com/piv-gate/piv/pkg/remediation"
 )
@@ -128,7 +132,10 @@ type Scan struct {
 	Files      int      `json:"files"`      // gate.json files read
 	Matching   int      `json:"matching"`   // runs of this record for an affected app
 	Unreadable int      `json:"unreadable"` // files that could not be read or parsed
-	Problems   []string `json:"problems,omitempty"`
+	// Reread counts files read a second time (reports out of time order
+	// around a node's failure; only the affected apps' folders).
+	Reread   int      `json:"reread,omitempty"`
+	Problems []string `json:"problems,omitempty"`
 }
 
 // Report is the answer (evidence.json).
@@ -167,9 +174,14 @@ type obs struct {
 
 // nodeState is all that is kept per node while streaming: a few runs.
 type nodeState struct {
-	firstPass, lastPass, lastFail, passAfterFail *obs
-	lastSeen                                     *obs
-	runs, partial, failures                      int
+	firstPass, lastPass, lastFail *obs
+	// passAfterFail is the first pass after lastFail (the first pass at all
+	// when nothing failed): since when the fix is live. inexact says that
+	// reports came in an order that lost it, and a second look is needed.
+	passAfterFail           *obs
+	inexact                 bool
+	lastSeen                *obs
+	runs, partial, failures int
 }
 
 func earlier(a, b *obs) bool {
@@ -202,7 +214,9 @@ func Build(o Options) (*Report, error) {
 	}
 	s := &scanner{rec: rec, items: items, linkBase: o.LinkBase, until: now}
 
-	// Pass 1: per node, first and last pass, last failure, counts.
+	// Pass 1: per node, first and last pass, last failure, counts, and the
+	// first pass after the last failure while it can be kept exactly (see
+	// nodeState.after).
 	err := s.walk(o.Dirs, &rep.Scan, func(app, node string, ob obs, complete bool) {
 		st := states[app][node]
 		if st == nil {
@@ -215,6 +229,16 @@ func Build(o Options) (*Report, error) {
 			if later(st.lastFail, &ob) {
 				c := ob
 				st.lastFail = &c
+				// The first pass after the old last failure is still the
+				// first after this one if it is later than this one;
+				// otherwise passes later than this one may have been seen
+				// and dropped: only a second look can tell which is first.
+				if st.passAfterFail != nil && !st.passAfterFail.at.After(c.at) {
+					st.passAfterFail = nil
+				}
+				if st.passAfterFail == nil && st.lastPass != nil && st.lastPass.at.After(c.at) {
+					st.inexact = true
+				}
 			}
 		case complete:
 			st.runs++
@@ -225,6 +249,10 @@ func Build(o Options) (*Report, error) {
 			if later(st.lastPass, &ob) {
 				c := ob
 				st.lastPass = &c
+			}
+			if (st.lastFail == nil || ob.at.After(st.lastFail.at)) && earlier(st.passAfterFail, &ob) {
+				c := ob
+				st.passAfterFail = &c
 			}
 		default:
 			st.partial++
@@ -238,22 +266,34 @@ func Build(o Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Pass 2, only for nodes that failed and passed again later: the first
-	// pass after the last failure. Streaming twice keeps memory flat where
-	// keeping every run's outcome would grow with the reports.
-	need := false
-	for _, ns := range states {
+	// Pass 2, only when reports came out of time order around a failure
+	// (a node that failed, and passed both before and after, seen in an
+	// order that hid which pass came first after it), and only over the
+	// folders that held the affected apps' reports. Streaming twice keeps
+	// memory flat where keeping every run's outcome would grow with the
+	// reports.
+	var again []string
+	seenDir := map[string]bool{}
+	for app, ns := range states {
 		for _, st := range ns {
-			if st.lastFail != nil && st.lastPass != nil && st.lastPass.at.After(st.lastFail.at) {
-				need = true
+			if !st.inexact {
+				continue
+			}
+			st.passAfterFail = nil
+			for d := range s.appDirs[app] {
+				if !seenDir[d] {
+					seenDir[d] = true
+					again = append(again, d)
+				}
 			}
 		}
 	}
-	if need {
+	if len(again) > 0 {
+		sort.Strings(again)
 		var scan2 Scan
-		if err := s.walk(o.Dirs, &scan2, func(app, node string, ob obs, complete bool) {
+		if err := s.walk(again, &scan2, func(app, node string, ob obs, complete bool) {
 			st := states[app][node]
-			if st == nil || !complete || len(ob.failed) > 0 || st.lastFail == nil || !ob.at.After(st.lastFail.at) {
+			if st == nil || !st.inexact || !complete || len(ob.failed) > 0 || !ob.at.After(st.lastFail.at) {
 				return
 			}
 			if earlier(st.passAfterFail, &ob) {
@@ -263,6 +303,7 @@ func Build(o Options) (*Report, error) {
 		}); err != nil {
 			return nil, err
 		}
+		rep.Scan.Reread = scan2.Files
 	}
 
 	rep.Timeline = append(rep.Timeline, Event{At: rec.DetectedAt, Kind: "detected", Text: fmt.Sprintf("%s detected (%s)", rec.ID, joinOr(rec.CVEs, "no CVE listed"))})
@@ -371,10 +412,7 @@ func judgeApp(rec *remediation.Record, a App, states map[string]*nodeState, now 
 			t := st.firstPass.at
 			nr.FirstVerifiedAt = &t
 		}
-		current := st.firstPass
-		if st.lastFail != nil {
-			current = st.passAfterFail
-		}
+		current := st.passAfterFail
 		switch {
 		case current != nil:
 			nr.Status = Verified
@@ -467,8 +505,7 @@ func joinOr(ss []string, none string) string {
 	return out
 }
 
-// gateDoc is the part of gate.json evidence needs; encoding/json skips the
-// rest without building it.
+// gateDoc is the part of gate.json evidence needs.
 type gateDoc struct {
 	RunID       string    `json:"runId"`
 	App         string    `json:"app"`
@@ -478,26 +515,31 @@ type gateDoc struct {
 	Remediation *struct {
 		ID string `json:"id"`
 	} `json:"remediation"`
-	Checks []struct {
-		Target   string `json:"target"`
-		State    string `json:"state"`
-		Observed struct {
-			Remediation string `json:"remediation"`
-			Item        string `json:"item"`
-			Target      string `json:"target"`
-			Scope       string `json:"scope"`
-		} `json:"observed"`
-	} `json:"checks"`
+	Checks []check `json:"checks"`
+}
+
+type check struct {
+	Target   string `json:"target"`
+	State    string `json:"state"`
+	Observed struct {
+		Remediation string `json:"remediation"`
+		Item        string `json:"item"`
+		Target      string `json:"target"`
+		Scope       string `json:"scope"`
+	} `json:"observed"`
 }
 
 type scanner struct {
 	rec      *remediation.Record
 	items    []remediation.Item
 	linkBase string
-	until    time.Time // runs after "as of" are not yet evidence
-	buf      bytes.Buffer
-	doc      gateDoc
-	needle   []byte
+	// appDirs: per app, the folders holding its run folders (a few per
+	// app, not per run), where a second look goes.
+	appDirs map[string]map[string]bool
+	until   time.Time // runs after "as of" are not yet evidence
+	buf     bytes.Buffer
+	doc     gateDoc
+	needle  []byte
 }
 
 const maxProblems = 20
@@ -528,8 +570,7 @@ func (s *scanner) walk(dirs []string, scan *Scan, fn func(app, node string, ob o
 			if !bytes.Contains(s.buf.Bytes(), s.needle) {
 				return
 			}
-			s.doc = gateDoc{Checks: s.doc.Checks[:0]}
-			if err := json.Unmarshal(s.buf.Bytes(), &s.doc); err != nil {
+			if err := s.parse(); err != nil {
 				problem(fmt.Sprintf("%s: not a gate.json: %v", path, err))
 				return
 			}
@@ -570,6 +611,51 @@ func (s *scanner) walkDir(dir string, fn func(path string), problem func(string)
 	}
 }
 
+// parse fills s.doc from s.buf with gjson: the few fields evidence needs,
+// read in place (about five times faster than encoding/json's reflection
+// over a whole gate.json, which matters over years of reports).
+func (s *scanner) parse() error {
+	b := s.buf.Bytes()
+	if len(b) == 0 || !gjson.ValidBytes(b) {
+		return errors.New("invalid JSON")
+	}
+	// Read in place, without copying the file into a string: every value
+	// kept is cloned below, because the buffer is reused for the next file.
+	doc := unsafe.String(&b[0], len(b))
+	str := func(r gjson.Result) string { return strings.Clone(r.String()) }
+	d := &s.doc
+	d.Checks = d.Checks[:0]
+	d.Remediation = nil
+	d.RunID, d.App, d.Verdict = str(gjson.Get(doc, "runId")), str(gjson.Get(doc, "app")), str(gjson.Get(doc, "verdict"))
+	d.Target.Scope, d.Target.Node = str(gjson.Get(doc, "target.scope")), str(gjson.Get(doc, "target.node"))
+	d.StartedAt = time.Time{}
+	if v := gjson.Get(doc, "startedAt"); v.Exists() {
+		t, err := time.Parse(time.RFC3339Nano, v.String())
+		if err != nil {
+			return fmt.Errorf("startedAt: %v", err)
+		}
+		d.StartedAt = t
+	}
+	if v := gjson.Get(doc, "remediation.id"); v.Exists() {
+		d.Remediation = &struct {
+			ID string `json:"id"`
+		}{ID: str(v)}
+	}
+	gjson.Get(doc, "checks").ForEach(func(_, c gjson.Result) bool {
+		ob := c.Get("observed")
+		if ob.Get("remediation").String() != s.rec.ID {
+			return true
+		}
+		var ch check
+		ch.Target, ch.State = str(c.Get("target")), str(c.Get("state"))
+		ch.Observed.Remediation = s.rec.ID
+		ch.Observed.Item, ch.Observed.Target, ch.Observed.Scope = str(ob.Get("item")), str(ob.Get("target")), str(ob.Get("scope"))
+		d.Checks = append(d.Checks, ch)
+		return true
+	})
+	return nil
+}
+
 func (s *scanner) read(path string) error {
 	f, err := os.Open(path)
 	if err != nil {
@@ -587,6 +673,13 @@ func (s *scanner) emit(path string, scan *Scan, fn func(app, node string, ob obs
 		return
 	}
 	scan.Matching++
+	if s.appDirs == nil {
+		s.appDirs = map[string]map[string]bool{}
+	}
+	if s.appDirs[d.App] == nil {
+		s.appDirs[d.App] = map[string]bool{}
+	}
+	s.appDirs[d.App][filepath.Dir(filepath.Dir(path))] = true
 	type seen struct {
 		passed map[string]bool
 		failed []string

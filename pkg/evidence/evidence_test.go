@@ -291,3 +291,31 @@ func TestEvidenceRemediationRenderers(t *testing.T) {
 		t.Fatalf("json: %v\n%s", err, j)
 	}
 }
+
+// Reports read out of time order (a later pass before the failure it
+// follows) still give the first pass after the last failure: the second
+// look over the app's folders finds it.
+func TestEvidenceRemediationOutOfOrderReports(t *testing.T) {
+	h := time.Hour
+	later, earlier, failing := t.TempDir(), t.TempDir(), t.TempDir()
+	for _, n := range quote.Nodes {
+		gateRun(t, later, "quote", n, detected.Add(38*h), "CHG-2026-0412", fixed)
+	}
+	gateRun(t, later, "quote", "app-02", detected.Add(35*h), "CHG-2026-0412", fixed)
+	gateRun(t, earlier, "quote", "app-02", detected.Add(11*h), "CHG-2026-0412", fixed)
+	gateRun(t, failing, "quote", "app-02", detected.Add(30*h), "CHG-2026-0412", stillOld)
+	r, err := Build(Options{Record: rec(t, record), Apps: []App{quote}, Dirs: []string{later, earlier, failing}, Now: detected.Add(40 * h)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := node(t, r, "quote", "app-02")
+	if n.Status != Verified || !n.VerifiedAt.Equal(detected.Add(35*h)) || !n.FirstVerifiedAt.Equal(detected.Add(11*h)) {
+		t.Fatalf("app-02 %+v, want verified since +35h (first at +11h, failing at +30h)", n)
+	}
+	if r.Scan.Reread == 0 {
+		t.Fatalf("scan %+v: the out-of-order failure should have needed a second look", r.Scan)
+	}
+	if a1 := node(t, r, "quote", "app-01"); !a1.VerifiedAt.Equal(detected.Add(38 * h)) {
+		t.Fatalf("app-01 %+v", a1)
+	}
+}
