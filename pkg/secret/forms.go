@@ -251,8 +251,6 @@ func compile(vals []string) *matcher {
 	for _, c := range "&#;%+\\0123456789abcdefxuqotmplgsnABCDEFXQUOTMPLGS" {
 		m.alphabet[c] = true
 	}
-	m.re = regexp.MustCompile(m.src)
-	m.re.Longest()
 	m.anchored = regexp.MustCompile(`^(?:` + m.src + `)`)
 	m.anchored.Longest()
 	return m

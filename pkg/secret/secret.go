@@ -27,16 +27,16 @@ const minLen = 4
 // matcher is the compiled set of every registered value's forms. It is
 // replaced as a whole on Register, so readers never lock.
 type matcher struct {
-	re *regexp.Regexp // nil when nothing is registered
-	// anchored is re matching only at the start of its input: tried at
-	// each byte a match can start with, it is far cheaper than re's
-	// unanchored search over text made mostly of bytes that could be in a
-	// match (a secret with spaces or HTML's characters).
+	// anchored matches every form of every value, at the start of its
+	// input only (nil when nothing is registered). Tried at each byte a
+	// match can start with, it is far cheaper than an unanchored search
+	// over text made mostly of bytes that could be in a match (a secret
+	// with spaces or HTML's characters).
 	anchored *regexp.Regexp
-	// src is re's source, which is also a valid JavaScript RegExp source
+	// src is the unanchored pattern, which is also a valid JavaScript RegExp source
 	// (no inline flags, no named groups): the browser checks the DOM with it.
 	src string
-	// maxLen is the longest text re can match: a stream holds back at most
+	// maxLen is the longest text a form can be: a stream holds back at most
 	// maxLen-1 bytes.
 	maxLen int
 	// starts holds every byte a match can begin with: a stream may pass on
@@ -72,7 +72,7 @@ func (m *matcher) runs(b []byte, f func(off int, run []byte) bool) {
 }
 
 // findAll returns the matches in b, leftmost-longest and not
-// overlapping, as re.FindAllIndex(b, -1) would.
+// overlapping, as an unanchored regexp.Longest search for src would.
 func (m *matcher) findAll(b []byte) [][2]int {
 	var out [][2]int
 	m.runs(b, func(off int, run []byte) bool {
@@ -142,7 +142,7 @@ func Register(v string) {
 // Redact replaces every registered value, in each of its forms, in s.
 func Redact(s string) string {
 	m := current()
-	if m.re == nil {
+	if m.anchored == nil {
 		return s
 	}
 	return string(m.replace([]byte(s)))
@@ -152,7 +152,7 @@ func Redact(s string) string {
 // report.html, junit.xml, gate.json, container logs).
 func RedactBytes(b []byte) []byte {
 	m := current()
-	if m.re == nil {
+	if m.anchored == nil {
 		return b
 	}
 	return m.replace(b)
@@ -161,7 +161,7 @@ func RedactBytes(b []byte) []byte {
 // Contains reports whether b holds any registered value in any form.
 func Contains(b []byte) bool {
 	m := current()
-	return m.re != nil && m.match(b)
+	return m.anchored != nil && m.match(b)
 }
 
 // Pattern is the regular expression matching every registered value in

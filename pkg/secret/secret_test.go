@@ -229,7 +229,8 @@ func TestRunsMatchTheWholeText(t *testing.T) {
 		}
 	}
 	pieces = append(pieces, " ", "<", "\n", "&amp;", "%2", "\\u00", "=", "x")
-	m := current()
+	whole := regexp.MustCompile(current().src)
+	whole.Longest()
 	seed := uint32(1)
 	next := func(n int) int { seed = seed*1664525 + 1013904223; return int(seed>>8) % n }
 	for i := 0; i < 400; i++ {
@@ -238,7 +239,7 @@ func TestRunsMatchTheWholeText(t *testing.T) {
 			b.WriteString(pieces[next(len(pieces))])
 		}
 		in := []byte(b.String())
-		if got, want := string(RedactBytes(in)), string(m.re.ReplaceAllLiteral(in, []byte(Mask))); got != want {
+		if got, want := string(RedactBytes(in)), string(whole.ReplaceAllLiteral(in, []byte(Mask))); got != want {
 			t.Fatalf("runs: %q\nwhole: %q\ninput: %q", got, want, in)
 		}
 	}

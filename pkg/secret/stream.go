@@ -33,7 +33,7 @@ func (s *Stream) Write(p []byte) (int, error) {
 	defer s.mu.Unlock()
 	s.buf = append(s.buf, p...)
 	m := current()
-	if s.closed || m.re == nil {
+	if s.closed || m.anchored == nil {
 		// Nothing to hold back for: after Close (a late write from a spec's
 		// goroutine must not be lost) or with no secret registered.
 		return len(p), s.emit(m, len(s.buf))
@@ -66,7 +66,7 @@ func (s *Stream) emit(m *matcher, cut int) error {
 		return nil
 	}
 	var out []byte
-	if m.re == nil {
+	if m.anchored == nil {
 		out = s.buf[:cut]
 	} else {
 		pos := 0
