@@ -319,3 +319,18 @@ func TestEvidenceRemediationOutOfOrderReports(t *testing.T) {
 		t.Fatalf("app-01 %+v", a1)
 	}
 }
+
+// --reports may name one run's folder, or a tree of any depth.
+func TestEvidenceRemediationReportsLayouts(t *testing.T) {
+	root := t.TempDir()
+	one := gateRun(t, filepath.Join(root, "ci", "pipeline-7"), "quote", "app-01", detected.Add(time.Hour), "CHG-2026-0412", fixed)
+	r := build(t, one, detected.Add(2*time.Hour), quote)
+	if r.Scan.Files != 1 || node(t, r, "quote", "app-01").Status != Verified {
+		t.Fatalf("run folder as --reports: %+v", r.Scan)
+	}
+	gateRun(t, filepath.Join(root, "nightly", "2026", "11"), "quote", "app-02", detected.Add(time.Hour), "CHG-2026-0412", fixed)
+	r = build(t, root, detected.Add(2*time.Hour), quote)
+	if r.Scan.Files != 2 || node(t, r, "quote", "app-02").Status != Verified {
+		t.Fatalf("deep tree: %+v", r.Scan)
+	}
+}
