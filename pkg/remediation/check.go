@@ -373,6 +373,11 @@ func judgeHeader(o *Outcome, h, want string, hf HTTPFact, where string) {
 		o.Message = fmt.Sprintf("header %s on %s: expected %s, seen nothing: GET %s failed: %s", h, where, want, HeadersPath, hf.Err)
 		return
 	}
+	if hf.Status >= 500 {
+		// An error page proves nothing about what the app sends.
+		o.Message = fmt.Sprintf("header %s on %s: expected %s, seen nothing: GET %s answered %d", h, where, want, HeadersPath, hf.Status)
+		return
+	}
 	vals := hf.Header.Values(h)
 	seen := strings.Join(vals, ", ")
 	if len(vals) == 0 {

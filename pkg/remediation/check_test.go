@@ -49,6 +49,7 @@ type server struct {
 	minTLS   uint16
 	plain    bool // plain HTTP
 	serverHd string
+	broken   bool // / answers 503
 }
 
 func (s server) start(t *testing.T) target.Target {
@@ -80,6 +81,10 @@ func (s server) start(t *testing.T) target.Target {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if s.serverHd != "" {
 			w.Header().Set("Server", s.serverHd)
+		}
+		if s.broken {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
 		}
 		if s.hsts {
 			w.Header().Set("Strict-Transport-Security", "max-age=31536000")
@@ -219,6 +224,8 @@ func TestRemediationHeaderMissingAndPresent(t *testing.T) {
 		t.Fatalf("observed %v", o.Observed)
 	}
 	absent := mustRecord(t, strings.Replace(goodRecord, "Strict-Transport-Security: present", "Server: absent", 1))
+	wantPass(t, outcomes(t, absent, server{}.start(t))["header Server"])
+	wantFail(t, outcomes(t, absent, server{broken: true}.start(t))["header Server"], "absent", "nothing: GET / answered 503")
 	wantFail(t, outcomes(t, absent, server{serverHd: "quote/2.4"}.start(t))["header Server"], "absent", `"quote/2.4"`)
 }
 
