@@ -59,6 +59,7 @@ type Options struct {
 	// the gate (suites/remediation) and its id to gate.json.
 	Remediation *remediation.Record
 	Progress    io.Writer // diagnostics (stderr); redacted
+	Verbose     bool      // -v: Ginkgo's verbose progress (every spec as it runs)
 	// Interrupted returns the signal's name once one arrived, "" before.
 	Interrupted func() string
 	Started     time.Time
@@ -85,7 +86,7 @@ func Prepare(o Options) (*Gate, error) {
 		return nil, usagef("--node and --image are exclusive: pick one scope")
 	}
 	ro := runner.Options{Started: o.Started, App: app, ExpectedVersion: o.ExpectedVersion, LabelFilter: o.LabelFilter, Focus: o.Focus,
-		AllowMutating: o.AllowMutating, Timeout: o.Timeout, Policy: o.Policy, Progress: o.Progress, Interrupted: o.Interrupted}
+		AllowMutating: o.AllowMutating, Timeout: o.Timeout, Policy: o.Policy, Progress: o.Progress, Verbose: o.Verbose, Interrupted: o.Interrupted}
 	ro.Settle = app.Settle.Timeout.D()
 	if o.Settle != nil {
 		ro.Settle = *o.Settle
@@ -114,11 +115,11 @@ func Prepare(o Options) (*Gate, error) {
 	}
 	ro.RunID = o.RunID
 	if ro.RunID == "" {
-		scope := string(ro.Target.Scope)
+		scope, name := string(ro.Target.Scope), ro.Target.Name
 		if o.Fleet {
-			scope = "fleet"
+			scope, name = "fleet", ""
 		}
-		ro.RunID = report.RunID(o.Started, app.App, scope, ro.Target.Name)
+		ro.RunID = report.RunID(o.Started, app.App, scope, name)
 	}
 	out := o.Out
 	if out == "" {
