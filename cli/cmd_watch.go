@@ -230,14 +230,11 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	fmt.Fprintf(stdout, "report: %s\n", filepath.Join(dir, "continuity.json"))
 
-	switch v {
-	case gate.Pass:
-		return nil
-	case gate.Fail:
-		return verdictErr(exitFail)
-	default:
+	// The same verdict-to-code mapping as a gate's (gate.Verdict.ExitCode).
+	if v != gate.Pass && v != gate.Fail {
 		return inconclusiveErr("watch: inconclusive: %s", reason)
 	}
+	return verdictErr(v.ExitCode())
 }
 
 // progressLine is one line per progress tick: elapsed time, then per

@@ -72,7 +72,10 @@ func (r *Result) Totals() Totals {
 }
 
 // Judge decides the run. It is the only place that does; the renderers and
-// the command only carry its answer.
+// the command only carry its answer. It is apart from gate.DecideRun because
+// its facts are different (samples and outages over time, not checks), but
+// it answers in the same gate.Verdict, which maps to an exit code in the
+// same one way (gate.Verdict.ExitCode).
 //
 //   - inconclusive when the measurement cannot be trusted: no judged target,
 //     a judged stream that never got one successful answer (a wrong URL, CA
