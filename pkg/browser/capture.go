@@ -68,6 +68,7 @@ const maskJS = `(sels, pat) => {` + walkJS + `
   const re = pat ? new RegExp(pat) : null, reG = pat ? new RegExp(pat, "g") : null;
   const hit = (s) => !!re && typeof s === "string" && s !== "" && re.test(s);
   const st = {vals: [], texts: [], attrs: [], boxes: [], covered: []}; const boxed = new Set();
+  window.__pivMask = st; // first: should a step below throw, unmaskJS still undoes the others
   // Boxes are laid once every change is made: emptying a field or
   // replacing a text moves what follows it.
   const box = (el) => { if (el && !boxed.has(el) && el !== document.documentElement) boxed.add(el); };
@@ -118,7 +119,6 @@ const maskJS = `(sels, pat) => {` + walkJS + `
     }
   }, (frame) => box(frame));
   layBoxes();
-  window.__pivMask = st;
   return st.vals.length + st.texts.length + st.attrs.length;
 }`
 
