@@ -789,3 +789,37 @@ func BenchmarkServeOverhead(b *testing.B) {
 	b.ReportMetric(median(diffs), "overhead-ms/gate")
 	b.ReportMetric(median(added), "server-added-ms")
 }
+
+// piv serve killed outright (SIGKILL, no cleanup): its running gate still
+// stops (the kernel sends it SIGTERM) and writes its inconclusive report.
+func TestServeKilledLeavesNoGateBehind(t *testing.T) {
+	f, hold := serveFleet(t)
+	// The gate's own bound is far beyond this test's: only the kernel's
+	// signal can stop it in time.
+	s := startServe(t, f, serveOpts{extra: []string{"--timeout", "10m"}})
+	_, pid, release := holdGate(t, s, hold, "app-01")
+	defer release()
+	s.cmd.Process.Kill()
+	gone := func() bool {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			return true
+		}
+		// A zombie nobody reaped has stopped all the same.
+		f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+		return len(f) > 0 && f[0] == "Z"
+	}
+	for i := 0; i < 900 && !gone(); i++ {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !gone() {
+		t.Fatalf("gate process %d still running after piv serve was killed", pid)
+	}
+	dirs := s.reportDirs(t)
+	if len(dirs) != 1 {
+		t.Fatalf("report folders %v", dirs)
+	}
+	if g := readGate(t, dirs[0]); g == nil || g.Verdict != gate.Inconclusive {
+		t.Fatalf("the orphaned gate's report: %+v", g)
+	}
+}

@@ -65,7 +65,7 @@ func (s *Server) runChild(ctx context.Context, g Gate, dir string, started time.
 	o := outcome{dir: dir}
 	cmd := exec.Command(s.opt.Exe, s.childArgs(g, dir)...)
 	cmd.Env = s.opt.ChildEnv
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = childAttr()
 	var stdout limitedBuffer
 	stdout.max = 64 << 20
 	cmd.Stdout = &stdout
