@@ -328,7 +328,11 @@ func launchArgs(profile, proxyHost string, show bool) []string {
 		"--disable-component-extensions-with-background-pages",
 		"--disable-search-engine-choice-screen",
 		"--no-service-autorun",
-		"--disable-features=Translate,MediaRouter,OptimizationHints,AutofillServerCommunication,BackForwardCache,CertificateTransparencyComponentUpdater,InterestFeedContentSuggestions,LensOverlay",
+		// SpareRendererForSitePerProcess: Chromium keeps a renderer
+		// started ahead for the next navigation; piv makes its own pages
+		// ahead (Prepare), so the spare was one more process and ~50 ms
+		// of CPU per run that nothing used (measured: 11 -> 10 processes).
+		"--disable-features=Translate,MediaRouter,OptimizationHints,AutofillServerCommunication,BackForwardCache,CertificateTransparencyComponentUpdater,InterestFeedContentSuggestions,LensOverlay,SpareRendererForSitePerProcess",
 		"--metrics-recording-only",
 		"--password-store=basic",
 		"--use-mock-keychain",
