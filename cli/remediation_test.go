@@ -234,3 +234,43 @@ func TestRemediationEvidenceUsageErrors(t *testing.T) {
 		t.Fatalf("exit %d, stderr %s", code, stderr)
 	}
 }
+
+// --fleet: every target's gate gets the record; the fleet's gate.json
+// carries every node's checks, and piv evidence reads it once (the targets'
+// own gate.json below it are not counted again).
+func TestRemediationFleetGateAndEvidence(t *testing.T) {
+	f := fleettest.Three(t, vulnerableApp02)
+	rec := remediationRecord(t, time.Now().Add(-time.Hour), "")
+	reports := t.TempDir()
+	out := filepath.Join(reports, "quote", "fleet")
+	cmd := exec.Command(pivBin, "run", "quote", "--fleet", "--remediation", rec, "--label-filter", "technical || remediation",
+		"--config", f.Dir, "--out", out, "--timeout", "60s")
+	b, err := cmd.CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+		t.Fatalf("fleet gate: %v, want exit 1\n%s", err, b)
+	}
+	g := readGate(t, out)
+	if g == nil || g.Remediation == nil || g.Remediation.ID != "CHG-2026-0412" {
+		t.Fatalf("fleet gate.json remediation: %+v", g)
+	}
+	if c := remediationChecks(g)["app-02 component openssl"]; c.State != gate.Failed || c.Observed["seen"] != app.VulnerableOpenSSL {
+		t.Fatalf("app-02's component check in the fleet gate: %+v", c)
+	}
+	code, stdout, stderr := pivEvidence(t, rec, "--reports", reports, "--config", f.Dir, "--format", "json")
+	if code != 3 {
+		t.Fatalf("evidence exit %d, want 3\n%s\n%s", code, stdout, stderr)
+	}
+	var rep evidence.Report
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range rep.Apps[0].Nodes {
+		want := map[bool]string{true: "unverified", false: "verified"}[n.Name == "app-02"]
+		if n.Status != want || n.Runs != 1 {
+			t.Errorf("%s: %s after %d run(s), want %s after 1 (the fleet gate, read once)", n.Name, n.Status, n.Runs, want)
+		}
+	}
+	if rep.Scan.Files != 1 {
+		t.Errorf("read %d gate.json, want 1 (the fleet's; its targets' folders are part of that run)", rep.Scan.Files)
+	}
+}
