@@ -823,3 +823,22 @@ func TestServeKilledLeavesNoGateBehind(t *testing.T) {
 		t.Fatalf("the orphaned gate's report: %+v", g)
 	}
 }
+
+// "remediation" names a record in --remediations: the gate verifies it and
+// gate.json carries its id; a name not in the folder is 404, a path 400.
+func TestServeRemediation(t *testing.T) {
+	f, _ := serveFleet(t)
+	rec := remediationRecord(t, time.Now().Add(-time.Hour), "")
+	s := startServe(t, f, serveOpts{extra: []string{"--remediations", filepath.Dir(rec)}})
+	a := s.post(t, "/v1/gates", s.token, `{"app":"quote","node":"app-02","expectVersion":"2.4.1","labelFilter":"technical || remediation","remediation":"`+filepath.Base(rec)+`"}`)
+	g := a.gate(t)
+	if a.status != 200 || g.Verdict != gate.Pass || g.Remediation == nil || g.Remediation.ID != "CHG-2026-0412" || len(remediationChecks(g)) == 0 {
+		t.Fatalf("%d %q %q remediation %+v\n%s", a.status, g.Verdict, g.Reason, g.Remediation, s.log())
+	}
+	if a := s.post(t, "/v1/gates", s.token, `{"app":"quote","node":"app-02","remediation":"CHG-1999-0001.yaml"}`); a.status != 404 {
+		t.Fatalf("unknown record: %d %s", a.status, a.body)
+	}
+	if a := s.post(t, "/v1/gates", s.token, `{"app":"quote","node":"app-02","remediation":"`+rec+`"}`); a.status != 400 {
+		t.Fatalf("a path: %d %s", a.status, a.body)
+	}
+}
