@@ -19,7 +19,8 @@ import (
 // actionability checks do. Each check is one round trip that checks
 // everything at once (go-rod checks one property per call and waits two
 // animation frames per scroll, three times in its Fill), so an element that
-// is ready costs one look and one animation frame.
+// is ready costs one round trip (and one animation frame while an animation
+// runs on the page).
 
 // NotActionable is an action's failure: what the element was last seen
 // doing when time ran out (or that nothing matched).
@@ -60,10 +61,15 @@ const actionJS = `(async (sel, kind, arg, token) => {
       r0.top < 0 || r0.left < 0 || r0.bottom > innerHeight || r0.right > innerWidth) {
     el.scrollIntoView({block: "center", inline: "center", behavior: "instant"});
   }
-  const before = box().join();
-  await new Promise(r => requestAnimationFrame(() => r()));
-  if (!el.isConnected) return {why: "element was removed from the page"};
-  if (box().join() !== before) return {why: "element is moving"};
+  // Stable: the same box over an animation frame (Playwright's rule). Only
+  // an animation can move it between two frames without a script running,
+  // so the frame is waited for only while one is running.
+  if (document.getAnimations().some(a => a.playState === "running")) {
+    const before = box().join();
+    await new Promise(r => requestAnimationFrame(() => r()));
+    if (!el.isConnected) return {why: "element was removed from the page"};
+    if (box().join() !== before) return {why: "element is moving"};
+  }
   if (kind === "click") {
     const r = el.getBoundingClientRect();
     const x = r.left + r.width / 2, y = r.top + r.height / 2;

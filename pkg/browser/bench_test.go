@@ -275,3 +275,72 @@ func BenchmarkPhases(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkActions compares select + fill + click + reading the premium on
+// an open page (one browser, one page, the page reloaded between
+// iterations): go-rod's element API, which waits for frame stability in
+// every action (its Fill is three), against piv's actions and web-first
+// wait. Only the actions are timed ("actions-ms").
+func BenchmarkActions(b *testing.B) {
+	ca := newCA(b, "quote bench CA")
+	tg := pinned(b, "app-01", node(b, "127.0.0.2", "app-01", ca, "quote.test"), ca)
+	br := launch(b, Options{CAs: [][]byte{ca.CertPEM}})
+	ctx := context.Background()
+	p := openPage(b, ctx, br, tg, ca.CertPEM)
+	journeys := map[string]func() error{
+		"go-rod": func() error {
+			rp := p.Timeout(ElementTimeout)
+			if err := rp.MustElement("#product").Select([]string{"Motor"}, true, rod.SelectorTypeText); err != nil {
+				return err
+			}
+			el := rp.MustElement("#driverAge")
+			if err := el.SelectAllText(); err != nil {
+				return err
+			}
+			if err := el.Input(""); err != nil {
+				return err
+			}
+			if err := el.Input("35"); err != nil {
+				return err
+			}
+			if err := rp.MustElement("#get-quote").Click("left", 1); err != nil {
+				return err
+			}
+			_, err := rp.MustElement("#premium").Text()
+			return err
+		},
+		"piv": func() error {
+			actx, cancel := context.WithTimeout(ctx, ElementTimeout)
+			defer cancel()
+			if err := SelectOption(actx, p, "#product", "Motor"); err != nil {
+				return err
+			}
+			if err := Fill(actx, p, "#driverAge", "35"); err != nil {
+				return err
+			}
+			if err := Click(actx, p, "#get-quote", PageLoadTimeout); err != nil {
+				return err
+			}
+			_, err := WaitState(actx, p, "#premium", func(s State) bool { return premiumRE.MatchString(s.Text) })
+			return err
+		},
+	}
+	for _, name := range []string{"go-rod", "piv"} {
+		b.Run(name, func(b *testing.B) {
+			var spent time.Duration
+			for b.Loop() {
+				b.StopTimer()
+				if err := Navigate(ctx, p, tg.URLFor("/")); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				t0 := time.Now()
+				if err := journeys[name](); err != nil {
+					b.Fatal(err)
+				}
+				spent += time.Since(t0)
+			}
+			b.ReportMetric(spent.Seconds()/float64(b.N)*1000, "actions-ms")
+		})
+	}
+}
