@@ -25,7 +25,8 @@ The gate over HTTP, for deployers that call a URL rather than a command
 its own 'piv run' process; its reports are kept under --out.
 
   POST /v1/gates    {"app":"quote","node":"app-02","expectVersion":"2.4.1"}
-                    or {"app":"quote","scope":"service"}; optional
+                    or "scope":"service" (the whole service) or "fleet"
+                    (every node and the service, piv run --fleet); optional
                     "labelFilter", "remediation". Answers 200 with gate.json
                     (verdict pass, fail or inconclusive); 400/404 when the
                     request is wrong (nothing ran).

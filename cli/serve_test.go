@@ -842,3 +842,18 @@ func TestServeRemediation(t *testing.T) {
 		t.Fatalf("a path: %d %s", a.status, a.body)
 	}
 }
+
+// scope fleet is `piv run --fleet`: every node and the service in one gate;
+// round robin cannot hide app-03's wrong version.
+func TestServeFleetScope(t *testing.T) {
+	f, _ := serveFleet(t)
+	s := startServe(t, f, serveOpts{})
+	a := s.post(t, "/v1/gates", s.token, `{"app":"quote","scope":"fleet","expectVersion":"2.4.1"}`)
+	g := a.gate(t)
+	if a.status != 200 || g.Verdict != gate.Fail || g.Target.Scope != "fleet" || !strings.Contains(g.Reason, "app-03") {
+		t.Fatalf("%d %q %q %+v\n%s", a.status, g.Verdict, g.Reason, g.Target, s.log())
+	}
+	if v, _ := sample(s.metrics(t), "piv_gates_total", map[string]string{"app": "quote", "target": "fleet", "verdict": "fail"}); v != 1 {
+		t.Fatalf("piv_gates_total{target=fleet,verdict=fail} = %v", v)
+	}
+}

@@ -36,9 +36,12 @@ type outcome struct {
 // and node names were checked against a strict pattern.
 func (s *Server) childArgs(g Gate, dir string) []string {
 	args := []string{"run", g.App}
-	if g.Scope == "node" {
+	switch g.Scope {
+	case "node":
 		args = append(args, "--node="+g.Node)
-	} else {
+	case "fleet":
+		args = append(args, "--fleet")
+	default:
 		args = append(args, "--service")
 	}
 	if g.ExpectVersion != "" {

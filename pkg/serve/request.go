@@ -13,19 +13,20 @@ import (
 
 // Gate is one gate asked for over HTTP: the same choices as `piv run APP
 // --node NAME | --service --expect-version V --label-filter EXPR
-// --remediation FILE`. Scope is "node" (Node set) or "service" (Node empty).
+// --remediation FILE` (or --fleet). Scope is "node" (Node set), "service"
+// or "fleet" (Node empty).
 type Gate struct {
 	App, Node, Scope                        string
 	ExpectVersion, LabelFilter, Remediation string
 }
 
 // Target is the gate's target as the metrics and the per-target lock name
-// it: the node's name, or "service".
+// it: the node's name, "service" or "fleet".
 func (g Gate) Target() string {
 	if g.Scope == "node" {
 		return g.Node
 	}
-	return "service"
+	return g.Scope
 }
 
 // RequestError is a request refused before any gate ran: Status is the HTTP
@@ -196,14 +197,14 @@ func gateFrom(f map[string]string, what string) (Gate, *RequestError) {
 			return Gate{}, badRequest("node %q is not a node name (letters, digits, '.', '_', '-')", g.Node)
 		}
 		g.Scope = "node"
-	case hasScope && scope == "service":
-		g.Scope = "service"
+	case hasScope && (scope == "service" || scope == "fleet"):
+		g.Scope = scope
 	case hasScope && scope == "node":
 		return Gate{}, badRequest("scope node needs %s \"node\"", what)
 	case hasScope:
-		return Gate{}, badRequest("scope %q: want service (or give node)", scope)
+		return Gate{}, badRequest("scope %q: want service or fleet (or give node)", scope)
 	default:
-		return Gate{}, badRequest("say which target: %s \"node\" (one node) or \"scope\": \"service\" (the whole service)", what)
+		return Gate{}, badRequest("say which target: %s \"node\" (one node), or \"scope\": \"service\" (the whole service) or \"fleet\" (every node and the service)", what)
 	}
 	if g.Remediation != "" && (strings.ContainsAny(g.Remediation, `/\`) || g.Remediation == "." || g.Remediation == "..") {
 		return Gate{}, badRequest("remediation %q: give the record's file name in the server's --remediations folder, not a path", g.Remediation)

@@ -210,7 +210,7 @@ func TestRequestsRefusedBeforeAnyChild(t *testing.T) {
 		{"null node", "tok-123", `{"app":"quote","node":null}`, 400, `field "node" must be a string`},
 		{"number", "tok-123", `{"app":"quote","node":2}`, 400, `field "node" must be a string`},
 		{"no target", "tok-123", `{"app":"quote","expectVersion":"2.4.1"}`, 400, "say which target"},
-		{"bad scope", "tok-123", `{"app":"quote","scope":"fleet"}`, 400, `scope "fleet"`},
+		{"bad scope", "tok-123", `{"app":"quote","scope":"all"}`, 400, `scope "all": want service or fleet`},
 		{"node and service", "tok-123", `{"app":"quote","node":"app-02","scope":"service"}`, 400, "scope node"},
 		{"no app", "tok-123", `{"node":"app-02"}`, 400, `"app" is required`},
 		{"flag as app", "tok-123", `{"app":"--config=/etc","node":"app-02"}`, 400, "not an app name"},
