@@ -16,6 +16,8 @@ metric() { # file benchmark-name -> median-ms (or ns/op in ms)
 
 echo "== gate (issue 2): technical PIV of 3 nodes + service, whole process, vs a hand-written concurrent client"
 go test -run '^$' -bench 'GateProcess|FloorClient|APIJourneyProcess|BrowserJourneyProcess' -benchtime 15x ./cli | tee "$out/cmd.txt" | grep -E '^Benchmark'
+echo "== issue 10: B1 (quote page journey, 1 target), B4 (--fleet: 3 nodes + service), W1 (technical + API, --fleet), whole processes, beside their floors"
+go test -run '^$' -bench '^Benchmark(B1|B1Floor|B4|B4Floor|W1|W1Floor)$' -benchtime 10x ./cli | tee "$out/fleet.txt" | grep -E '^Benchmark'
 echo "== probe.Gather in-process (facts only)"
 go test -run '^$' -bench 'Gather' -benchtime 50x ./pkg/probe | tee "$out/probe.txt" | grep -E '^Benchmark'
 echo "== browser (issue 3): launch + pinned journey, in-process"
@@ -53,5 +55,8 @@ cat <<SUMMARY
   API journey, whole process       $(metric "$out/cmd.txt" APIJourneyProcess) ms
   browser journey, 1 target        $(metric "$out/cmd.txt" BrowserJourneyProcess) ms   target < 1000 ms (Playwright ~1.6 s)
   piv run --image, whole process   ${img_median} ms   target < 3000 ms
+  B1 quote page, 1 target          $(metric "$out/fleet.txt" B1) ms   floor (bare go-rod program) $(metric "$out/fleet.txt" B1Floor) ms   target <= 1.0x
+  B4 --fleet, 3 nodes + service    $(metric "$out/fleet.txt" B4) ms   floor (bare go-rod, 4 targets in turn) $(metric "$out/fleet.txt" B4Floor) ms   target <= 0.8x
+  W1 --fleet technical + API       $(metric "$out/fleet.txt" W1) ms   floor (bare net/http, in-process) $(metric "$out/fleet.txt" W1Floor) ms   target <= 2.0x
   piv serve over piv run, median   ${serve_ms} ms   target <= 50 ms   (server's own share, Server-Timing: ${serve_added} ms)
 SUMMARY
