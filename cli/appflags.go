@@ -6,7 +6,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
+	"time"
+
+	"github.com/onsi/ginkgo/v2/types"
 
 	"github.com/piv-gate/piv/pkg/config"
 	"github.com/piv-gate/piv/pkg/piv"
@@ -15,21 +21,114 @@ import (
 
 // parseInterleaved parses flags that may come before or after positional
 // arguments (`piv run quote --node app-02` as well as `piv run --node app-02
-// quote`): Go's flag package stops at the first positional one.
+// quote`): Go's flag package stops at the first positional one. Flags take
+// the std package's syntax: -node or --node, `--node app-02` or
+// `--node=app-02`, bare booleans.
+//
+// Errors are one line naming the command, with a did-you-mean for an
+// unknown flag and a pointer to the help; the flag package's own usage dump
+// is never printed.
 func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	if err := scanFlags(fs, args); err != nil {
+		return nil, err
+	}
+	usage := fs.Usage
+	fs.Usage = func() {} // the flag package calls it on every error
+	defer func() { fs.Usage = usage }()
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
-			return nil, err
+			return nil, parseErr(fs, err)
 		}
 		args = fs.Args()
 		if len(args) == 0 {
-			return pos, blankFlags(fs)
+			if err := blankFlags(fs); err != nil {
+				return nil, err
+			}
+			return pos, mutatingHint(fs)
 		}
 		pos = append(pos, args[0])
 		args = args[1:]
 	}
 }
+
+// scanFlags finds, before the flag package does, the mistakes it reports
+// badly: an unknown flag (with the closest known one), a flag given no
+// value, and a flag whose value is the next flag (`--node --expect-version
+// 2.4.1`, what an unset, unquoted $NODE leaves), which the flag package
+// would silently take as the value. It follows the flag package's grammar
+// and parseInterleaved's "--" (which protects the next argument only).
+func scanFlags(fs *flag.FlagSet, args []string) error {
+	isFlag := func(a string) (string, bool) {
+		if len(a) < 2 || a[0] != '-' || strings.HasPrefix(a, "---") {
+			return "", false
+		}
+		name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		return name, name != ""
+	}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			i++
+			continue
+		}
+		name, ok := isFlag(a)
+		if !ok {
+			continue
+		}
+		_, _, hasValue := strings.Cut(a, "=")
+		f := fs.Lookup(name)
+		if f == nil {
+			if name == "h" || name == "help" {
+				return nil // flag.ErrHelp from Parse
+			}
+			var known []string
+			fs.VisitAll(func(f *flag.Flag) { known = append(known, f.Name) })
+			return usageErr("%s: unknown flag %s%s; see 'piv %s --help'", fs.Name(), a, didYouMean(name, known, "--"), fs.Name())
+		}
+		if hasValue || isBoolFlag(f) {
+			continue
+		}
+		if i+1 == len(args) {
+			return usageErr("%s: --%s needs a value; see 'piv %s --help'", fs.Name(), name, fs.Name())
+		}
+		if next, ok := isFlag(args[i+1]); ok && (fs.Lookup(next) != nil || next == "h" || next == "help") {
+			return usageErr("%s: --%s needs a value, got the flag %s (an unset variable?); see 'piv %s --help'", fs.Name(), name, args[i+1], fs.Name())
+		}
+		i++
+	}
+	return nil
+}
+
+// parseErr words what the flag package's Parse found (scanFlags found the
+// rest): a bad value, with what the flag wants.
+func parseErr(fs *flag.FlagSet, err error) error {
+	if errors.Is(err, flag.ErrHelp) {
+		return err
+	}
+	m := badValue.FindStringSubmatch(err.Error())
+	if m == nil {
+		return usageErr("%s: %s; see 'piv %s --help'", fs.Name(), flagDashes.ReplaceAllString(err.Error(), "$1 --$2"), fs.Name())
+	}
+	val, name, why := m[1], m[2], m[3]
+	if f := fs.Lookup(name); f != nil {
+		if g, ok := f.Value.(flag.Getter); ok {
+			switch g.Get().(type) {
+			case time.Duration:
+				why = "want a duration such as 250ms, 90s or 2m"
+			case int, int64, uint, uint64:
+				why = "want a whole number"
+			case float64:
+				why = "want a number"
+			case bool:
+				why = "want true or false"
+			}
+		}
+	}
+	return usageErr("%s: invalid value %q for --%s: %s; see 'piv %s --help'", fs.Name(), val, name, why, fs.Name())
+}
+
+var badValue = regexp.MustCompile(`^invalid (?:boolean )?value "(.*)" for (?:flag )?-([^:\s]+): (.*)$`)
 
 // blankFlags refuses a string flag given an empty or blank value: in a
 // pipeline that is an unset variable ($NODE), and treating it as absent
@@ -44,27 +143,92 @@ func blankFlags(fs *flag.FlagSet) error {
 		}
 	})
 	if len(bad) > 0 {
-		return usageErr("%s given an empty value (an unset variable?): give a value or leave the flag out; see 'piv %s --help'", strings.Join(bad, ", "), fs.Name())
+		return usageErr("%s: %s given an empty value (an unset variable?): give a value or leave the flag out; see 'piv %s --help'", fs.Name(), strings.Join(bad, ", "), fs.Name())
 	}
 	return nil
 }
 
-// flagErr turns a FlagSet error into the right exit: --help is not an error.
+// mutatingHint: a --label-filter that can only select specs labelled
+// mutating, without --allow-mutating, selects nothing (mutating specs are
+// left out unless asked). Rather than an inconclusive run, say what to add.
+// Applies to every command with both flags (run, list).
+func mutatingHint(fs *flag.FlagSet) error {
+	lf, am := fs.Lookup("label-filter"), fs.Lookup("allow-mutating")
+	if lf == nil || am == nil || am.Value.String() == "true" || strings.TrimSpace(lf.Value.String()) == "" {
+		return nil
+	}
+	if onlyMutating(lf.Value.String()) {
+		return usageErr("%s: --label-filter %q can only select specs labelled mutating, which are left out unless asked: add --allow-mutating (they create data)", fs.Name(), lf.Value.String())
+	}
+	return nil
+}
+
+// onlyMutating reports whether every label set the filter selects holds
+// mutating (and some set is selected): tried over every combination of
+// the registered labels and the labels the filter names.
+func onlyMutating(filter string) bool {
+	match, err := types.ParseLabelFilter(filter)
+	if err != nil {
+		return false // the command reports the bad filter itself
+	}
+	universe := piv.KnownLabels()
+	for _, w := range strings.FieldsFunc(filter, func(r rune) bool { return strings.ContainsRune("!&|(), ", r) }) {
+		if w != "" && !strings.HasPrefix(w, "/") && !slices.Contains(universe, w) {
+			universe = append(universe, w)
+		}
+	}
+	if len(universe) > 14 {
+		return false
+	}
+	withMutating := false
+	for set := 0; set < 1<<len(universe); set++ {
+		var labels []string
+		for i, l := range universe {
+			if set&(1<<i) != 0 {
+				labels = append(labels, l)
+			}
+		}
+		if match(labels) {
+			if !slices.Contains(labels, "mutating") {
+				return false
+			}
+			withMutating = true
+		}
+	}
+	return withMutating
+}
+
+// flagErr turns a FlagSet error into the right exit: --help is not an
+// error (the dispatcher prints the help before a command sees --help, so
+// ErrHelp comes only from piv learning a command's flags). The flag
+// package's messages name the flag with one dash; users type two.
 func flagErr(err error) error {
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
 	}
-	return usageErr("%v", err)
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return err
+	}
+	return usageErr("%s", flagDashes.ReplaceAllString(err.Error(), "$1 --$2"))
 }
 
-// newFlagSet is a private FlagSet whose errors and usage go to stderr.
+var flagDashes = regexp.MustCompile(`(for flag|for|defined:|argument:) -([A-Za-z0-9][A-Za-z0-9._-]*)`)
+
+// newFlagSet is a private FlagSet for a command: errors come back from
+// parseInterleaved as one line (never the flag package's usage dump), and
+// `piv CMD --help` renders usage and the flags to stdout. An explicit
+// fs.Usage() (a command's own "wrong arguments") prints the synopsis and
+// the pointer to the help on stderr.
 func newFlagSet(name, usage string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard)
 	fs.Usage = func() {
-		fmt.Fprint(stderr, usage)
-		fmt.Fprintln(stderr, "\nFlags:")
-		fs.PrintDefaults()
+		synopsis, _, _ := strings.Cut(usage, "\n")
+		fmt.Fprintf(stderr, "%s\nRun 'piv %s --help' for flags and examples.\n", synopsis, name)
+	}
+	if c := capturing.Load(); c != nil && c.name == name && c.fs == nil {
+		c.fs, c.usage = fs, usage
 	}
 	return fs
 }
@@ -80,9 +244,39 @@ func configDir(flagValue string) string {
 	return "fixtures/apps"
 }
 
+// checkConfigDir: a config folder that is not there is the usual first
+// mistake outside the repository (the default ./fixtures/apps only exists in
+// it); say where piv looked, as an absolute path, and how to point it
+// elsewhere.
+func checkConfigDir(dir string) error {
+	st, err := os.Stat(dir)
+	if err == nil && st.IsDir() {
+		return nil
+	}
+	abs, aerr := filepath.Abs(dir)
+	if aerr != nil {
+		abs = dir
+	}
+	from := "--config"
+	switch {
+	case dir == "fixtures/apps" && os.Getenv("PIV_CONFIG") == "":
+		from = "the default ./fixtures/apps: neither --config nor $PIV_CONFIG was given"
+	case dir == os.Getenv("PIV_CONFIG"):
+		from = "$PIV_CONFIG"
+	}
+	what := "no app definitions folder"
+	if err == nil {
+		what = "not a folder"
+	}
+	return usageErr("%s at %s (%s); point piv at the folder of app definitions with --config DIR or PIV_CONFIG=DIR", what, abs, from)
+}
+
 // loadApp finds one app's definition and checks what the binary can check
 // beyond the file itself: that its suites are compiled in.
 func loadApp(dir, name string) (*config.App, error) {
+	if err := checkConfigDir(dir); err != nil {
+		return nil, err
+	}
 	app, err := config.Find(dir, name)
 	if err != nil {
 		return nil, usageErr("%v", err)

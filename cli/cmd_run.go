@@ -28,7 +28,8 @@ address while Host, SNI and certificate checks keep the service host name.
 
 Reports go to --out (default reports/APP/RUN-ID/): gate.json (canonical),
 junit.xml, report.html, attachments/. Two gates never share an --out: the
-second is refused while the first runs.
+second is refused while the first runs. Stdout is the summary, or gate.json
+itself with --format text|json; progress goes to stderr (-q: none).
 
 Examples:
   # gate after deploying 2.4.1 on the drained node app-02
@@ -238,7 +239,7 @@ func (f *runFlags) options(app *config.App, stderr io.Writer, interrupted func()
 		LabelFilter: f.filter, Focus: f.focus, AllowMutating: f.allowMutating, Timeout: f.timeout,
 		Out: f.out, Policy: gate.Policy{FlakyBlocks: f.flaky == "fail"}, BrowserURL: f.browserURL,
 		Summary: f.summary, StepSummary: os.Getenv("GITHUB_STEP_SUMMARY"), PivVersion: Version(),
-		Progress: stderr, Interrupted: interrupted}
+		Progress: progressOut(stderr), Verbose: verbose(), Interrupted: interrupted}
 	if f.settleSet {
 		s := f.settle
 		o.Settle = &s

@@ -19,8 +19,22 @@ var (
 	commit  = ""
 )
 
+const versionUsage = `Usage: piv version   (also: piv --version)
+
+Prints "piv VERSION (commit COMMIT, GO_VERSION)": the version and commit
+stamped at build, else the module version and VCS revision Go recorded.
+`
+
 func init() {
 	register(command{name: "version", summary: "print piv's version, commit and Go version", run: func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+		fs := newFlagSet("version", versionUsage, stderr)
+		pos, err := parseInterleaved(fs, args)
+		if err != nil {
+			return flagErr(err)
+		}
+		if len(pos) > 0 {
+			return usageErr("version takes no arguments (got %q); see 'piv version --help'", pos[0])
+		}
 		fmt.Fprintln(stdout, VersionLine())
 		return nil
 	}})

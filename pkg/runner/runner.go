@@ -48,6 +48,7 @@ type Options struct {
 	DryRun          bool // piv list: build and filter the tree, run nothing
 	Browser         piv.BrowserProvider
 	Progress        io.Writer // diagnostics and Ginkgo's progress (stderr)
+	Verbose         bool      // Ginkgo's verbose progress instead of its succinct line
 	// Abort, when set, makes the run inconclusive before anything runs (the
 	// Docker engine or the browser could not be had); SetupChecks are checks
 	// done while preparing the target (an image's container becoming
@@ -286,7 +287,8 @@ func runSpecs(ctx context.Context, o Options, progress io.Writer) (*types.Report
 	}
 	suiteConfig.GracePeriod = 5 * time.Second
 	reporterConfig.NoColor = true
-	reporterConfig.Succinct = true
+	reporterConfig.Succinct = !o.Verbose
+	reporterConfig.Verbose = o.Verbose
 	if o.DryRun {
 		progress = io.Discard
 	}
