@@ -146,11 +146,12 @@ func TestCIActionGateStep(t *testing.T) {
 		}
 	}
 	ws := t.TempDir()
+	fleet := "false"
 	run := func(node, service, version string) (int, map[string]string, string) {
 		out := filepath.Join(t.TempDir(), "github_output")
-		env := map[string]string{"PIV_BIN": pivBin, "PIV_APP": "quote", "PIV_NODE": node, "PIV_SERVICE": service, "PIV_VERSION": version,
+		env := map[string]string{"PIV_BIN": pivBin, "PIV_APP": "quote", "PIV_NODE": node, "PIV_SERVICE": service, "PIV_FLEET": fleet, "PIV_VERSION": version,
 			"PIV_NO_VERSION_CHECK": "false", "PIV_LABEL_FILTER": "technical", "PIV_CONFIG_DIR": f.Dir, "PIV_SETTLE": "",
-			"PIV_TIMEOUT": "60s", "PIV_OUT": "reports/gate-" + node, "GITHUB_OUTPUT": out, "GITHUB_STEP_SUMMARY": filepath.Join(ws, "summary.md")}
+			"PIV_TIMEOUT": "60s", "PIV_OUT": "reports/gate-" + node + strings.TrimSuffix(fleet, "false"), "GITHUB_OUTPUT": out, "GITHUB_STEP_SUMMARY": filepath.Join(ws, "summary.md")}
 		rc, log := runScript(t, gateStep.Run, ws, env)
 		return rc, outputs(t, out), log
 	}
@@ -170,11 +171,22 @@ func TestCIActionGateStep(t *testing.T) {
 		t.Fatalf("fail: rc %d %v\n%s", rc, o, log)
 	}
 
+	// After the last node: the fleet gate, where app-03's wrong version
+	// cannot hide behind the balancer.
+	fleet = "true"
+	if rc, o, log = run("", "false", "2.4.1"); rc != 0 || o["verdict"] != "fail" {
+		t.Fatalf("fleet: rc %d %v\n%s", rc, o, log)
+	}
+	if rc, o, log = run("app-02", "false", "2.4.1"); o["verdict"] != "usage" || !strings.Contains(log, "not several") {
+		t.Fatalf("node and fleet: rc %d %v\n%s", rc, o, log)
+	}
+	fleet = "false"
+
 	// Empty values are refused, never turned into a service gate or a gate
 	// without the version check; nothing runs.
 	for _, c := range []struct{ node, service, version, msg string }{
 		{"", "false", "2.4.1", "input node is empty"},
-		{"app-02", "true", "2.4.1", "not both"},
+		{"app-02", "true", "2.4.1", "not several"},
 		{"app-02", "false", "", "input version is empty"},
 	} {
 		rc, o, log := run(c.node, c.service, c.version)
@@ -278,6 +290,8 @@ func TestCIGitLabTemplate(t *testing.T) {
 		{map[string]string{"PIV_APP": "quote", "PIV_NODE": "app-02", "PIV_VERSION": "2.4.1", "PIV_LABEL_FILTER": "technical"}, 0, "piv gate: PASS"},
 		{map[string]string{"PIV_APP": "quote", "PIV_NODE": "app-03", "PIV_VERSION": "2.4.1", "PIV_LABEL_FILTER": "technical"}, 1, "roll app-03 back"},
 		{map[string]string{"PIV_APP": "quote", "PIV_NODE": "app-01", "PIV_VERSION": "2.4.1", "PIV_LABEL_FILTER": "technical && browser"}, 3, "not a pass"},
+		{map[string]string{"PIV_APP": "quote", "PIV_FLEET": "true", "PIV_VERSION": "2.4.1", "PIV_LABEL_FILTER": "technical"}, 1, "roll the release back"},
+		{map[string]string{"PIV_APP": "quote", "PIV_NODE": "app-02", "PIV_FLEET": "true", "PIV_VERSION": "2.4.1"}, 2, "set one of"},
 		{map[string]string{"PIV_APP": "quote", "PIV_VERSION": "2.4.1"}, 2, "PIV_NODE is empty"},
 		{map[string]string{"PIV_APP": "quote", "PIV_NODE": "app-02"}, 2, "PIV_VERSION is empty"},
 	} {
@@ -299,21 +313,23 @@ func TestCIJenkinsfileScript(t *testing.T) {
 			t.Errorf("Jenkinsfile lacks %q", want)
 		}
 	}
-	run := func(node, version, filter string) (int, string) {
-		return runScript(t, string(m[1]), t.TempDir(), map[string]string{"PIV_APP": "quote", "PIV_NODE": node, "PIV_SERVICE": "false",
+	run := func(node, fleet, version, filter string) (int, string) {
+		return runScript(t, string(m[1]), t.TempDir(), map[string]string{"PIV_APP": "quote", "PIV_NODE": node, "PIV_SERVICE": "false", "PIV_FLEET": fleet,
 			"PIV_VERSION": version, "PIV_LABEL_FILTER": filter, "PIV_CONFIG": f.Dir, "PIV_OUT": "reports/gate"})
 	}
 	for _, c := range []struct {
-		node, version, filter string
-		rc                    int
+		node, fleet, version, filter string
+		rc                           int
 	}{
-		{"app-02", "2.4.1", "technical", 0},
-		{"app-03", "2.4.1", "technical", 1},
-		{"app-01", "2.4.1", "technical && browser", 3},
-		{"", "2.4.1", "technical", 2},
-		{"app-02", "", "technical", 2},
+		{"app-02", "false", "2.4.1", "technical", 0},
+		{"app-03", "false", "2.4.1", "technical", 1},
+		{"app-01", "false", "2.4.1", "technical && browser", 3},
+		{"", "true", "2.4.1", "technical", 1},
+		{"app-02", "true", "2.4.1", "technical", 2},
+		{"", "false", "2.4.1", "technical", 2},
+		{"app-02", "false", "", "technical", 2},
 	} {
-		if rc, log := run(c.node, c.version, c.filter); rc != c.rc {
+		if rc, log := run(c.node, c.fleet, c.version, c.filter); rc != c.rc {
 			t.Errorf("%+v: exit %d, want %d\n%s", c, rc, c.rc, log)
 		}
 	}
