@@ -130,10 +130,7 @@ func (g *Gate) Fleet(ctx context.Context, exe string, fo FleetOptions, stderr io
 		res.Remediation = rec.Identify()
 	}
 	res.DurationSeconds = timeSince(g.ro.Started)
-	if err := g.write(res); err != nil {
-		gate.DecideRun(res, g.ro.Policy, gate.Facts{ReportError: err.Error()})
-		_ = g.write(res)
-	}
+	g.writeOrDecide(res)
 	return res
 }
 

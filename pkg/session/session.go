@@ -185,10 +185,7 @@ func (g *Gate) Run(ctx context.Context) (res *gate.Result, err error) {
 			closers[i](res)
 		}
 		res.Piv = g.o.PivVersion
-		if werr := g.write(res); werr != nil {
-			gate.DecideRun(res, ro.Policy, gate.Facts{ReportError: werr.Error()})
-			_ = g.write(res)
-		}
+		g.writeOrDecide(res)
 	}()
 	bp := newBrowserProvider(ctx, ro.App, g.o.BrowserURL, &closers)
 	ro.Browser = bp
@@ -221,9 +218,7 @@ func (g *Gate) Fault(reason string) *gate.Result {
 	res := g.base()
 	res.Piv = g.o.PivVersion
 	gate.DecideRun(res, g.ro.Policy, gate.Facts{Abort: secret.Redact(reason)})
-	if err := g.write(res); err != nil {
-		gate.DecideRun(res, g.ro.Policy, gate.Facts{ReportError: err.Error()})
-	}
+	g.writeOrDecide(res)
 	return res
 }
 
@@ -242,6 +237,17 @@ func (g *Gate) base() *gate.Result {
 		res.Remediation = g.o.Remediation.Identify()
 	}
 	return res
+}
+
+// writeOrDecide writes every report; when one cannot be written (a full
+// disk) the evidence is lost, so the verdict becomes inconclusive and
+// gate.json alone is written again with that reason: the record never says
+// pass when the exit code does not.
+func (g *Gate) writeOrDecide(res *gate.Result) {
+	if err := g.write(res); err != nil {
+		gate.DecideRun(res, g.ro.Policy, gate.Facts{ReportError: err.Error()})
+		_ = writeGateJSON(res, g.ro.OutDir)
+	}
 }
 
 func (g *Gate) write(res *gate.Result) error {
