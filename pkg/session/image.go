@@ -7,8 +7,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/piv-gate/piv/pkg/config"
@@ -36,7 +38,10 @@ func startImage(ctx context.Context, o *runner.Options, closers *[]func(*gate.Re
 		return usagef("%s: %v", app.Where("ephemeral", "env"), err)
 	}
 	start := time.Now()
-	env, err := ephemeral.Start(ctx, app, o.Image, ephemeral.Options{RunID: o.RunID, Progress: secret.Writer{W: stderr}})
+	steps := &lastLine{w: secret.Writer{W: stderr}}
+	stop := heartbeat(steps, "piv: starting image "+o.Image, ImageHeartbeat)
+	env, err := ephemeral.Start(ctx, app, o.Image, ephemeral.Options{RunID: o.RunID, Progress: steps})
+	stop()
 	var missing *ephemeral.ImageMissingError
 	var startErr *ephemeral.StartError
 	switch {
@@ -83,6 +88,64 @@ func startImage(ctx context.Context, o *runner.Options, closers *[]func(*gate.Re
 		}
 	})
 	return nil
+}
+
+// ImageHeartbeat is how often starting an image says it is still going
+// (pulling nothing, but building dependencies and waiting for health can
+// take a minute). A variable for tests.
+var ImageHeartbeat = 10 * time.Second
+
+// heartbeat writes "<what>: 12s, last: <step>" to w every interval until
+// stop is called; stop returns once the goroutine is gone (no leak, and
+// nothing is written after it).
+func heartbeat(w *lastLine, what string, interval time.Duration) (stop func()) {
+	done, gone := make(chan struct{}), make(chan struct{})
+	start := time.Now()
+	go func() {
+		defer close(gone)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case now := <-t.C:
+				w.heartbeat(fmt.Sprintf("%s: %s", what, now.Sub(start).Round(time.Second)))
+			}
+		}
+	}()
+	return func() { close(done); <-gone }
+}
+
+// lastLine serialises the writes of a step reporter and a heartbeat to one
+// writer and remembers the last step, which the heartbeat repeats.
+type lastLine struct {
+	mu   sync.Mutex
+	w    io.Writer
+	last string
+}
+
+var stepTiming = regexp.MustCompile(`\s*\[\s*[0-9.]+s\]\s*$`)
+
+func (l *lastLine) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if s := strings.TrimSpace(string(p)); s != "" {
+		if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+			s = s[i+1:]
+		}
+		l.last = stepTiming.ReplaceAllString(strings.TrimPrefix(s, "ephemeral: "), "")
+	}
+	return l.w.Write(p)
+}
+
+func (l *lastLine) heartbeat(line string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.last != "" {
+		line += ", last: " + l.last
+	}
+	fmt.Fprintln(l.w, line)
 }
 
 // writeLogs stores container logs as attachments (redacted: apps log secrets).
