@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -324,4 +325,69 @@ func TestOptionsValidated(t *testing.T) {
 	if _, err := New(base); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// Per-target and global limits with children held on FIFOs: opening a FIFO
+// for writing returns once the child has opened it for reading, so the test
+// knows a gate is running without any timing; closing it lets the child end.
+func TestLimitsWithHeldChildren(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []string{"app-01", "app-02"} {
+		if err := syscall.Mkfifo(filepath.Join(dir, n), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exe := child(t, `for a; do case $a in --node=*) n=${a#--node=};; esac; done; cat "`+dir+`/$n" >/dev/null; echo '`+gateJSON(gate.Pass)+`'`)
+	s, hs, _ := newTestServer(t, exe, nil) // MaxConcurrent 2
+	type result struct {
+		status int
+		body   string
+	}
+	start := func(node string) (chan result, *os.File) {
+		ch := make(chan result, 1)
+		go func() {
+			st, _, b := post(t, hs.URL+"/v1/gates", "tok-123", `{"app":"quote","node":"`+node+`"}`)
+			ch <- result{st, b}
+		}()
+		w, err := os.OpenFile(filepath.Join(dir, node), os.O_WRONLY, 0) // returns once the child reads
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ch, w
+	}
+	a1, w1 := start("app-01")
+	if st, _, b := post(t, hs.URL+"/v1/gates", "tok-123", `{"app":"quote","node":"app-01"}`); st != 409 {
+		t.Fatalf("same target: %d %s", st, b)
+	}
+	a2, w2 := start("app-02")
+	st, h, b := post(t, hs.URL+"/v1/gates", "tok-123", `{"app":"quote","node":"app-03"}`)
+	if st != 503 || h.Get("Retry-After") != "6" {
+		t.Fatalf("over the limit: %d %v %s", st, h, b)
+	}
+	if v := testutilGauge(t, s); v != 2 {
+		t.Fatalf("running gauge %v", v)
+	}
+	w1.Close()
+	w2.Close()
+	for _, ch := range []chan result{a1, a2} {
+		if r := <-ch; r.status != 200 || !strings.Contains(r.body, `"verdict":"pass"`) {
+			t.Fatalf("held gate: %d %s", r.status, r.body)
+		}
+	}
+	s.Wait()
+}
+
+func testutilGauge(t *testing.T, s *Server) float64 {
+	t.Helper()
+	mf, err := s.m.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range mf {
+		if f.GetName() == "piv_gates_running" {
+			return f.Metric[0].GetGauge().GetValue()
+		}
+	}
+	t.Fatal("no piv_gates_running")
+	return 0
 }
