@@ -208,6 +208,17 @@ func TestCIActionGateStep(t *testing.T) {
 		t.Fatal("the node input ran a command")
 	}
 
+	// binary: an existing piv (or a team's gate) is used as is; a wrong one
+	// stops before any gate.
+	build := findStep(t, actionSteps(t), func(s step) bool { return s.ID == "build" })
+	bout := filepath.Join(t.TempDir(), "github_output")
+	if rc, log := runScript(t, build.Run, ws, map[string]string{"PIV_BINARY": pivBin, "GITHUB_OUTPUT": bout}); rc != 0 || outputs(t, bout)["bin"] != pivBin {
+		t.Fatalf("binary: rc %d %v\n%s", rc, outputs(t, bout), log)
+	}
+	if rc, log := runScript(t, build.Run, ws, map[string]string{"PIV_BINARY": "/nonexistent/piv", "GITHUB_OUTPUT": bout}); rc != 2 || !strings.Contains(log, "not an executable") {
+		t.Fatalf("missing binary: rc %d\n%s", rc, log)
+	}
+
 	// The last step turns the verdict into the step's exit code.
 	verdict := findStep(t, actionSteps(t), func(s step) bool { return s.Name == "the verdict" })
 	for v, want := range map[string]int{"pass": 0, "fail": 1, "usage": 2, "inconclusive": 3, "": 3} {
