@@ -32,6 +32,9 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	if len(paths) == 0 {
 		paths = []string{configDir(*cfg)}
+		if err := checkConfigDir(paths[0]); err != nil {
+			return err
+		}
 	}
 	var files []string
 	for _, p := range paths {

@@ -175,9 +175,10 @@ type capture struct {
 }
 
 var (
-	learning   sync.Mutex
-	capturing  atomic.Pointer[capture]
-	defaultsRe = regexp.MustCompile(`(?m)^  -([A-Za-z0-9][A-Za-z0-9._-]*)( [^\t\n ]+)?(\t.*)?\n(?:    \t)?`)
+	learning     sync.Mutex
+	capturing    atomic.Pointer[capture]
+	defaultsLine = regexp.MustCompile(`(?m)^  -([A-Za-z0-9][A-Za-z0-9._-]*)( [^\t\n ]+)?$`)
+	defaultsRe   = regexp.MustCompile(`(?m)^  -([A-Za-z0-9][A-Za-z0-9._-]*)( [^\t\n ]+)?(\t.*)?\n(?:    \t)?`)
 )
 
 // learn runs the command with --help to find its flags: from the FlagSet
@@ -185,6 +186,9 @@ var (
 // what it printed. Only commands that parse flags first and return on
 // flag.ErrHelp may be registered (see command).
 func learn(ctx context.Context, c command) spec {
+	if c.rawArgs { // it would take --help as its input
+		return spec{help: fmt.Sprintf("Usage: piv %s ARGS...\n\n%s.\n", c.name, c.summary)}
+	}
 	learning.Lock()
 	defer learning.Unlock()
 	cp := &capture{name: c.name}
@@ -233,7 +237,8 @@ func printHelp(ctx context.Context, c command, stdout io.Writer) error {
 		if s.help == "" {
 			s.help = fmt.Sprintf("Usage: piv %s\n\n%s.\n", c.name, c.summary)
 		}
-		io.WriteString(stdout, s.help)
+		// The flag package lists flags with one dash; users type two.
+		io.WriteString(stdout, defaultsLine.ReplaceAllString(s.help, "  --$1$2"))
 		return nil
 	}
 	var b strings.Builder

@@ -38,6 +38,9 @@ func printResult(res *gate.Result, outDir, format string, stdout io.Writer) {
 // its own piv process, and exits with the worst verdict.
 func runAll(ctx context.Context, args []string, f runFlags, stdout, stderr io.Writer) error {
 	dir := configDir(f.config)
+	if err := checkConfigDir(dir); err != nil {
+		return err
+	}
 	apps, err := config.LoadDir(dir)
 	if err != nil {
 		return usageErr("%v", err)
