@@ -242,9 +242,10 @@ func section(typ string) string {
 }
 
 var knownKeys = map[string][]string{
-	"App":        {"app", "service", "nodes", "technical", "settle", "suites", "settings", "ephemeral", "exposure"},
+	"App":        {"app", "service", "nodes", "technical", "settle", "suites", "settings", "ephemeral", "owner", "exposure"},
 	"Service":    {"url", "ca", "address"},
 	"Node":       {"name", "address"},
+	"Owner":      {"team", "tribe", "contact"},
 	"Technical":  {"ports", "health", "version", "tls", "latency"},
 	"Health":     {"path", "status", "json"},
 	"Version":    {"path", "json"},
