@@ -231,7 +231,8 @@ func TestTranscripts(t *testing.T) {
 						continue
 					}
 					if code != c.code || out != c.out || errs != c.err {
-						t.Errorf("$ %s\nwant exit %d, stdout:\n%s\nstderr:\n%s\ngot exit %d, stdout:\n%s\nstderr:\n%s",
+						t.Errorf("$ %s\nwant exit %d, stdout:\n%s\nstderr:\n%s\ngot exit %d, stdout:\n%s\nstderr:\n%s\n"+
+							"(a deliberate change of piv's output? go test ./cli -run Transcripts -update, then review the diff)",
 							c.line, c.code, c.out, c.err, code, out, errs)
 					}
 				}
