@@ -93,7 +93,7 @@ fi
 `
 
 const fishCompletion = `# fish completion for PROG (PROG completion fish)
-function __FUNC_complete
+function _FUNC_complete
     set -l words (commandline -opc)
     set -e words[1]
     set -l out (PROG __complete $words (commandline -ct) 2>/dev/null)
@@ -106,7 +106,7 @@ function __FUNC_complete
             printf '%s\n' $out
     end
 end
-complete -c PROG -f -a '(__FUNC_complete)'
+complete -c PROG -f -a '(_FUNC_complete)'
 `
 
 func runComplete(ctx context.Context, args []string, stdout, stderr io.Writer) error {

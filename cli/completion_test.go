@@ -127,3 +127,29 @@ func TestCompletionZshCompletes(t *testing.T) {
 		}
 	}
 }
+
+// A team's own gate binary gets a script for its own name (function names
+// made of it are valid identifiers), calling itself.
+func TestCompletionUsesTheBinarysName(t *testing.T) {
+	bash := needShell(t, "bash")
+	dir := t.TempDir()
+	gate := filepath.Join(dir, "claims-gate")
+	if err := os.Symlink(pivBin, gate); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(gate, "completion", "bash").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := string(out)
+	for _, want := range []string{"complete -F _claims_gate_complete claims-gate\n", "$(claims-gate __complete "} {
+		if !strings.Contains(script, want) {
+			t.Errorf("script lacks %q:\n%s", want, script)
+		}
+	}
+	p := filepath.Join(dir, "claims-gate.bash")
+	os.WriteFile(p, out, 0o644)
+	if out, err := exec.Command(bash, "-n", p).CombinedOutput(); err != nil {
+		t.Fatalf("bash -n: %v\n%s", err, out)
+	}
+}
