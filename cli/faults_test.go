@@ -167,3 +167,27 @@ func TestUnwritableReportIsInconclusiveInGateJSON(t *testing.T) {
 		t.Fatalf("gate.json: %+v", g)
 	}
 }
+
+// A crash that prints a secret (the Go runtime writes the panic itself, past
+// the child's redaction) reaches neither stderr nor gate.json in clear: the
+// child handed its secrets to the supervising parent.
+func TestCrashWithASecretIsRedactedByTheParent(t *testing.T) {
+	const value = "crash-secret-0451"
+	f := selftestFleet(t, "settings: { fault: secret-panic }\n")
+	r := pivRun(t, f, []string{"PIV_SELFTEST_SECRET=" + value}, "run", "quote", "--node", "app-01", "--label-filter", "functional")
+	wantExit(t, r, 3)
+	if !strings.Contains(r.stderr, "crashing with [REDACTED]") {
+		t.Fatalf("the crash is not relayed redacted:\n%s", r.explain())
+	}
+	if strings.Contains(r.stdout+r.stderr, value) {
+		t.Fatalf("secret in the output:\n%s", r.explain())
+	}
+	filepath.Walk(r.out, func(p string, info os.FileInfo, err error) error {
+		if err == nil && !info.IsDir() {
+			if b, _ := os.ReadFile(p); strings.Contains(string(b), value) {
+				t.Errorf("secret written to %s", p)
+			}
+		}
+		return nil
+	})
+}

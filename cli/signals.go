@@ -4,6 +4,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/piv-gate/piv/internal/earlysignal"
 )
 
 // earlySignals catches SIGINT and SIGTERM from the first moment the process
@@ -11,9 +13,9 @@ import (
 // milliseconds still ends inconclusive with gate.json written instead of
 // dying with 143. Commands that do not handle signals themselves release
 // them (and a signal that came early is re-raised with the default action).
-var earlySignals = make(chan os.Signal, 8)
-
-func init() { signal.Notify(earlySignals, syscall.SIGINT, syscall.SIGTERM) }
+// The channel itself lives in internal/earlysignal, whose init runs before
+// those of piv's heavy dependencies.
+var earlySignals = earlysignal.C
 
 // releaseSignals restores the default action for a command that handles no
 // signals (or handles them with its own signal.Notify).

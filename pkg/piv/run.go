@@ -35,7 +35,7 @@ type Run struct {
 	// rootCause names the first blocking technical check that failed on
 	// the target: functional specs after it are skipped (see Describe).
 	rootCause string
-	attachN  int
+	attachN   int
 }
 
 // BrowserProvider gives browser pages bound to a target. The runner supplies

@@ -137,6 +137,25 @@ func Register(v string) {
 	values[v] = true
 	order = append(order, v)
 	cur.Store(compile(order))
+	for _, f := range hooks {
+		f(v)
+	}
+}
+
+var hooks []func(string)
+
+// OnRegister calls f with every value registered so far and every value
+// registered from now on. A supervised gate uses it to hand its secrets to
+// its supervising parent (over a private pipe, never a file), which then
+// redacts what it relays of the child's stderr too — including a Go
+// runtime crash, which the child itself cannot redact.
+func OnRegister(f func(string)) {
+	mu.Lock()
+	defer mu.Unlock()
+	for _, v := range order {
+		f(v)
+	}
+	hooks = append(hooks, f)
 }
 
 // Redact replaces every registered value, in each of its forms, in s.

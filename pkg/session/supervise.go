@@ -1,9 +1,11 @@
 package session
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -73,6 +75,10 @@ func SupervisedChild(out string) (Child, bool) {
 	c := Child{RunID: os.Getenv(envRunID), token: tok}
 	if n, err := strconv.Atoi(os.Getenv(envReportFD)); err == nil && n > 2 {
 		c.fd = os.NewFile(uintptr(n), "piv-supervisor")
+		fd := c.fd
+		secret.OnRegister(func(v string) {
+			fmt.Fprintf(fd, "secret %s\n", base64.StdEncoding.EncodeToString([]byte(v)))
+		})
 	}
 	return c, true
 }
@@ -129,7 +135,11 @@ func (g *Gate) supervise(ctx context.Context, exe string, args []string, stdout,
 	so.max = maxChildStdout
 	tail := &tailWriter{max: 8 << 10}
 	cmd.Stdout = &so
-	cmd.Stderr = io.MultiWriter(secret.Writer{W: stderr}, tail)
+	// Redacted as a stream (a secret split across writes is still caught),
+	// with the secrets the child hands over as it reads them.
+	errStream := secret.NewStream(stderr)
+	defer errStream.Close()
+	cmd.Stderr = io.MultiWriter(errStream, tail)
 	cmd.ExtraFiles = []*os.File{pw}
 	// Its own process group: a terminal's Ctrl-C reaches the parent, which
 	// forwards it once. If the parent dies, the child is told to stop.
@@ -142,9 +152,23 @@ func (g *Gate) supervise(ctx context.Context, exe string, args []string, stdout,
 	pw.Close()
 	reported := make(chan string, 1)
 	go func() {
-		b, _ := io.ReadAll(io.LimitReader(pr, 4096))
+		// "secret <base64>" lines as the child registers secrets, then
+		// "exit N" just before it exits.
+		last := ""
+		sc := bufio.NewScanner(io.LimitReader(pr, 16<<20))
+		sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+		for sc.Scan() {
+			line := sc.Text()
+			if v, ok := strings.CutPrefix(line, "secret "); ok {
+				if b, err := base64.StdEncoding.DecodeString(v); err == nil {
+					secret.Register(string(b))
+				}
+				continue
+			}
+			last = line
+		}
 		pr.Close()
-		reported <- string(b)
+		reported <- last
 	}()
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()

@@ -27,6 +27,11 @@ var _ = piv.Describe("selftest", "harness faults", func() {
 		switch fault {
 		case "goroutine-panic":
 			go func() { panic("selftest: a goroutine the spec started panicked") }()
+		case "secret-panic":
+			// The Go runtime prints this panic itself, past every redactor
+			// of this process: only the supervising parent can catch it.
+			s := piv.Secret("PIV_SELFTEST_SECRET")
+			go func() { panic("selftest: crashing with " + s.Value()) }()
 		case "exit0":
 			os.Exit(0)
 		case "exit1":
