@@ -286,6 +286,9 @@ func connectRemote(ctx context.Context, opt Options) (*Browser, error) {
 	if err := b.connect(ws); err != nil {
 		return nil, fmt.Errorf("%w: remote browser %s: %v", ErrNoBrowser, opt.RemoteURL, err)
 	}
+	for _, pt := range opt.Prepare {
+		b.Prepare(pt.Target, pt.CAPEM)
+	}
 	return b, nil
 }
 
