@@ -3,6 +3,7 @@ package config
 import (
 	"crypto/x509"
 	"fmt"
+	"github.com/piv-gate/piv/pkg/timeouts"
 	"net"
 	"net/url"
 	"os"
@@ -10,7 +11,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -25,7 +25,6 @@ const (
 	DefaultLatencySamples = 20
 	DefaultSettleTimeout  = 0 // no settling unless asked (--settle or settle.timeout)
 	DefaultConsecutive    = 3
-	DefaultEphemeralWait  = 60 * time.Second
 )
 
 var tlsVersions = map[string]bool{"1.0": true, "1.1": true, "1.2": true, "1.3": true}
@@ -228,7 +227,7 @@ func (a *App) validateEphemeral() Errors {
 	}
 	a.validateWait(&errs, e.Wait, "ephemeral", "wait")
 	if e.Wait.Timeout == 0 {
-		e.Wait.Timeout = Duration(DefaultEphemeralWait)
+		e.Wait.Timeout = Duration(timeouts.Default.EphemeralWait)
 	}
 	if e.Wait.Path == "" && a.Technical.Health != nil {
 		e.Wait.Path = a.Technical.Health.Path
@@ -262,7 +261,7 @@ func (a *App) validateEphemeral() Errors {
 		names[d.Name] = true
 		a.validateWait(&errs, d.Wait, "ephemeral", "dependencies", idx, "wait")
 		if d.Wait.Timeout == 0 {
-			d.Wait.Timeout = Duration(DefaultEphemeralWait)
+			d.Wait.Timeout = Duration(timeouts.Default.EphemeralWait)
 		}
 	}
 	return errs

@@ -16,6 +16,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/piv-gate/piv/pkg/timeouts"
 	"io"
 	"net"
 	"net/netip"
@@ -45,18 +46,18 @@ const (
 	LabelRef  = "piv.image"
 )
 
-// Timeouts named in one place.
-const (
+// Bounds named in one place (pkg/timeouts holds the values).
+var (
 	// EngineTimeout bounds each single Docker API call piv makes itself
 	// (ping, image inspect, logs, remove).
-	EngineTimeout = 5 * time.Second
+	EngineTimeout = timeouts.Default.EngineCall
 	// StepTimeout bounds one testcontainers step (network create, container
 	// create + copy + start). Steps run to completion even when the run is
 	// cancelled, so piv always knows what exists and can remove it.
-	StepTimeout = 60 * time.Second
+	StepTimeout = timeouts.Default.ContainerStep
 	// CloseTimeout bounds Close: it runs on its own context, never the
 	// (possibly cancelled) run context.
-	CloseTimeout = 30 * time.Second
+	CloseTimeout = timeouts.Default.ContainerClose
 	// MaxLogBytes is how much of each container's log is kept (the end).
 	MaxLogBytes = 256 << 10
 	// ErrorLogLines is how many log lines a startup error quotes.

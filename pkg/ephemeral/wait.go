@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/piv-gate/piv/pkg/timeouts"
 	"io"
 	"net"
 	"net/http"
@@ -23,10 +24,10 @@ import (
 // Poll pacing for readiness: start fast (a static binary is up in
 // milliseconds), back off to PollMax. Each wait is bounded by its
 // definition's timeout and by the run's context.
-const (
+var (
 	PollMin        = 10 * time.Millisecond
 	PollMax        = 200 * time.Millisecond
-	AttemptTimeout = 2 * time.Second
+	AttemptTimeout = timeouts.Default.EphemeralAttempt
 )
 
 // poll calls try until it returns nil, the container stops running, or ctx
@@ -88,7 +89,7 @@ func (e *Env) waitHealthy(ctx context.Context, app *config.App, c *tc.DockerCont
 	}
 	timeout := w.Timeout.D()
 	if timeout <= 0 {
-		timeout = config.DefaultEphemeralWait
+		timeout = timeouts.Default.EphemeralWait
 	}
 	t := target.ForAddress(app, target.ScopeImage, e.Image, e.Address)
 	tr := t.Transport()
@@ -118,7 +119,7 @@ func (e *Env) waitHealthy(ctx context.Context, app *config.App, c *tc.DockerCont
 func (e *Env) waitDependency(ctx context.Context, d config.Dependency, name string, c *tc.DockerContainer, step func(string, ...any)) error {
 	timeout := d.Wait.Timeout.D()
 	if timeout <= 0 {
-		timeout = config.DefaultEphemeralWait
+		timeout = timeouts.Default.EphemeralWait
 	}
 	if d.Wait.Log != "" {
 		step("waiting for %s log %q", d.Name, d.Wait.Log)

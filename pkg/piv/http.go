@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/piv-gate/piv/pkg/timeouts"
 	"io"
 	"net/http"
 	"strings"
@@ -51,7 +52,7 @@ func clientFor(t target.Target) *http.Client {
 		return c
 	}
 	c := t.HTTPClient(nil)
-	c.Timeout = 30 * time.Second
+	c.Timeout = timeouts.Default.SuiteRequest
 	clients[key] = c
 	return c
 }

@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/piv-gate/piv/pkg/timeouts"
 	"io"
 	"os"
 	"path/filepath"
@@ -285,7 +286,7 @@ func runSpecs(ctx context.Context, o Options, progress io.Writer) (*types.Report
 	} else {
 		suiteConfig.Timeout = 24 * time.Hour
 	}
-	suiteConfig.GracePeriod = 5 * time.Second
+	suiteConfig.GracePeriod = timeouts.Default.SpecGrace
 	reporterConfig.NoColor = true
 	reporterConfig.Succinct = !o.Verbose
 	reporterConfig.Verbose = o.Verbose
@@ -329,7 +330,7 @@ func runSpecs(ctx context.Context, o Options, progress io.Writer) (*types.Report
 		// its grace period, then stop waiting for a hung spec.
 		select {
 		case <-done:
-		case <-time.After(suiteConfig.GracePeriod + 10*time.Second):
+		case <-time.After(suiteConfig.GracePeriod + timeouts.Default.SpecGraceSlack):
 			return nil, fmt.Errorf("%s; a spec did not stop within its grace period", aborted(ctx, o))
 		}
 	}

@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"fmt"
+	"github.com/piv-gate/piv/pkg/timeouts"
 	"io"
 	"strings"
 	"time"
@@ -47,7 +48,7 @@ func settle(ctx context.Context, o Options, progress io.Writer) (gate.Check, boo
 	say := &settleProgress{w: progress, where: o.Target.Where(), prefix: fmt.Sprintf("GET %s on %s: ", h.Path, o.Target.Where()),
 		need: n, start: start, beat: start}
 	f := probe.Settle(sctx, func(ctx context.Context) probe.HTTPFact {
-		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		pctx, cancel := context.WithTimeout(ctx, timeouts.Default.SettlePoll)
 		defer cancel()
 		return probe.HTTP(pctx, client, url)
 	}, func(f probe.HTTPFact) (bool, string) {

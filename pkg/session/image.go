@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/piv-gate/piv/pkg/timeouts"
 	"io"
 	"os"
 	"path/filepath"
@@ -23,7 +24,7 @@ import (
 
 // cleanupTimeout bounds removing containers after the run; it has its own
 // context because the run's may already be cancelled (timeout, SIGTERM).
-const cleanupTimeout = 60 * time.Second
+var cleanupTimeout = timeouts.Default.ContainerCleanup
 
 // startImage starts --image (and its dependencies) and points the run at
 // it. Docker unavailable makes the run inconclusive; a missing image is a

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/piv-gate/piv/pkg/timeouts"
 	"io"
 	"os"
 	"os/exec"
@@ -46,7 +47,7 @@ const provisionalReason = "the gate did not finish: it is still running, or it s
 
 // supervisorGrace is how long the parent waits for a child that was asked
 // to stop (signal forwarded, or its --timeout passed) before killing it.
-const supervisorGrace = 30 * time.Second
+var supervisorGrace = timeouts.Default.SupervisorGrace
 
 // maxChildStdout bounds what the parent holds of the child's stdout.
 const maxChildStdout = 64 << 20

@@ -11,6 +11,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"github.com/piv-gate/piv/pkg/timeouts"
 	"net"
 	"net/http"
 	"net/url"
@@ -29,13 +30,15 @@ const (
 	ScopeImage   Scope = "image"
 )
 
-// Timeouts named in one place.
-const (
-	ConnectTimeout   = 3 * time.Second
-	TLSHandshake     = 5 * time.Second
-	ResponseHeader   = 10 * time.Second
-	IdleConnsPerHost = 4
+// Bounds of every connection to a target (pkg/timeouts names them).
+var (
+	ConnectTimeout = timeouts.Default.Connect
+	TLSHandshake   = timeouts.Default.TLSHandshake
+	ResponseHeader = timeouts.Default.ResponseHeader
 )
+
+// IdleConnsPerHost is how many kept-alive connections a target's client holds.
+const IdleConnsPerHost = 4
 
 // Target is one place to verify: a node, the service, or a container.
 type Target struct {
