@@ -157,6 +157,16 @@ func Collect(in Input) *Report {
 		}
 	}
 	sort.Strings(rep.Shards)
+	// Every shard of a split must have reported: a shard that could not even
+	// start (bad flags, no image, a node that never ran it) leaves no manifest.
+	for nn, ks := range shardsOf(rep.Shards) {
+		for k := 1; k <= nn; k++ {
+			if !ks[k] {
+				rep.Problems = append(rep.Problems, Problem{Path: strings.Join(in.Dirs, ", "),
+					Reason: fmt.Sprintf("shard %d/%d left no manifest: it never ran or its reports were lost", k, nn)})
+			}
+		}
+	}
 
 	have := map[string]bool{}
 	for _, r := range runs {
@@ -328,6 +338,22 @@ func scan(dir string) (gates []string, manifests []shard.Manifest, probs []Probl
 	}
 	sort.Strings(gates)
 	return gates, manifests, probs
+}
+
+// shardsOf groups "K/N" strings by N.
+func shardsOf(specs []string) map[int]map[int]bool {
+	out := map[int]map[int]bool{}
+	for _, sp := range specs {
+		s, err := shard.Parse(sp)
+		if err != nil {
+			continue
+		}
+		if out[s.N] == nil {
+			out[s.N] = map[int]bool{}
+		}
+		out[s.N][s.K] = true
+	}
+	return out
 }
 
 // emptyShards: the folder holds only manifests of shards that had no app.

@@ -175,6 +175,7 @@ func TestFailClosed(t *testing.T) {
 	t.Run("nothing to merge", func(t *testing.T) {
 		s := t.TempDir()
 		shard.WriteManifest(s, shard.Spec{K: 1, N: 2}, nil, 1, t0)
+		shard.WriteManifest(s, shard.Spec{K: 2, N: 2}, nil, 1, t0)
 		wantInconclusive(t, Collect(Input{Dirs: []string{s}, Now: t0}), "nothing to merge")
 	})
 	t.Run("an app its shard was due to run", func(t *testing.T) {
@@ -182,6 +183,13 @@ func TestFailClosed(t *testing.T) {
 		shard.WriteManifest(s, shard.Spec{K: 2, N: 3}, []string{"quote", "claims"}, 5, t0)
 		writeGate(t, s, "quote", gate.Pass, "")
 		wantInconclusive(t, Collect(Input{Dirs: []string{s}, Now: t0}), "claims: shard 2/3 was due to run it")
+	})
+	t.Run("a shard of the split that left no manifest", func(t *testing.T) {
+		s := t.TempDir()
+		shard.WriteManifest(s, shard.Spec{K: 1, N: 3}, []string{"quote"}, 3, t0)
+		shard.WriteManifest(s, shard.Spec{K: 3, N: 3}, nil, 3, t0)
+		writeGate(t, s, "quote", gate.Pass, "")
+		wantInconclusive(t, Collect(Input{Dirs: []string{s}, Now: t0}), "shard 2/3 left no manifest")
 	})
 }
 
