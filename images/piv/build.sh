@@ -31,11 +31,15 @@ if [ "$base" = piv-base:bookworm ]; then
 fi
 "$docker" image inspect "$base" >/dev/null 2>&1 || { echo "build.sh: base image $base is missing" >&2; exit 1; }
 
-version=$(git describe --tags --always --dirty 2>/dev/null || echo dev)
+# Stamped as make build does (VERSION file, commit): piv version and gate.json say what ran.
+version=$(cat VERSION 2>/dev/null || echo dev)
+commit=$(git rev-parse HEAD 2>/dev/null || true)$(git diff --quiet HEAD 2>/dev/null || echo -dirty)
 ctx=$(mktemp -d)
 trap 'rm -rf "$ctx"' EXIT
-CGO_ENABLED=0 go build -trimpath -ldflags="-s -w -X github.com/piv-gate/piv/cli.version=$version" -o "$ctx/piv" "$pkg"
+t0=$(date +%s.%N)
+CGO_ENABLED=0 go build -trimpath -ldflags="-s -w -X github.com/piv-gate/piv/cli.version=$version -X github.com/piv-gate/piv/cli.commit=$commit" -o "$ctx/piv" "$pkg"
 sum=$(sha256sum "$ctx/piv" | cut -d' ' -f1)
+gotook=$(echo "$(date +%s.%N) - $t0" | bc)
 baseid=$("$docker" image inspect -f '{{.Id}}' "$base")
 
 have=$("$docker" image inspect -f '{{index .Config.Labels "piv.binary.sha256"}}|{{index .Config.Labels "piv.base.id"}}' "$image" 2>/dev/null || true)
@@ -46,4 +50,4 @@ fi
 cp "$here/Dockerfile" "$ctx/Dockerfile"
 DOCKER_BUILDKIT=0 "$docker" build -q --build-arg BASE="$base" --build-arg PIV_VERSION="$version" --build-arg PIV_SHA256="$sum" \
 	--label piv.base.id="$baseid" -t "$image" "$ctx" >/dev/null
-echo "$image: built ($version, base $base) in $(printf '%.1f' "$(echo "$(date +%s.%N) - $start" | bc)")s"
+echo "$image: built ($version $commit, base $base) in $(printf '%.1f' "$(echo "$(date +%s.%N) - $start" | bc)")s (go build $(printf '%.1f' "$gotook")s)"
