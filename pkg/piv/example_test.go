@@ -11,6 +11,7 @@ package piv_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -123,6 +124,7 @@ func ExampleResponse_JSON() {
 	fmt.Println(r.JSON("items.0.id").String())            // first element's id
 	fmt.Println(r.JSON(`items.#(id=="x").name`).String()) // the element whose id is "x"
 	fmt.Println(r.JSON("items.#.id").Raw)                 // every element's id
+	fmt.Println(r.JSON(`items.#(name%"fire*")#.id`).Raw)  // every element whose name matches
 	fmt.Println(r.JSON(`checks\.db`).String())            // a key with a dot in it
 	fmt.Println(r.JSON("premium.tax").Exists())           // absent: Exists is false
 	// Output:
@@ -132,6 +134,7 @@ func ExampleResponse_JSON() {
 	// a
 	// fire and theft
 	// ["a","x"]
+	// ["x"]
 	// UP
 	// false
 }
@@ -246,7 +249,9 @@ func Example_eventually() {
 				g.Expect(err).NotTo(HaveOccurred()) // refused, reset, timeout: poll again
 				defer resp.Body.Close()
 				g.Expect(resp).To(HaveHTTPStatus(http.StatusOK))
-				// g.Expect(resp.Body).To(…) or read it and use piv.HaveJSON on the bytes
+				body, err := io.ReadAll(resp.Body)
+				g.Expect(err).NotTo(HaveOccurred())
+				g.Expect(body).To(piv.HaveJSON("status", "CONFIRMED"))
 			}).WithContext(ctx).WithTimeout(30 * time.Second).WithPolling(time.Second).Should(Succeed())
 		})
 	})
@@ -346,6 +351,9 @@ func TestEventuallyPatternFromTheDocs(t *testing.T) {
 		g.Expect(err).NotTo(HaveOccurred())
 		defer resp.Body.Close()
 		g.Expect(resp).To(HaveHTTPStatus(http.StatusOK))
+		body, err := io.ReadAll(resp.Body)
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(body).To(piv.HaveJSON("status", "CONFIRMED"))
 	}).WithContext(ctx).WithTimeout(20 * time.Second).WithPolling(10 * time.Millisecond).Should(Succeed())
 	if !ok || polls != 3 || hits.Load() != 2 {
 		t.Fatalf("pattern: ok=%v after %d polls and %d answers (want true, 3, 2): %s", ok, polls, hits.Load(), failure)
