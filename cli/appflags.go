@@ -291,6 +291,9 @@ func checkSuites(app *config.App) error {
 	known := piv.RegisteredSuites()
 	var errs config.Errors
 	for i, s := range app.Suites {
+		if strings.TrimSpace(s) == "" {
+			continue // an empty entry is config's error already (file:line)
+		}
 		found := false
 		for _, k := range known {
 			found = found || k == s

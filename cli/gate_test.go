@@ -451,7 +451,7 @@ func TestBrowserJourneyIsPinned(t *testing.T) {
 // screenshot + page HTML attached.
 func TestBrowserFailureAttachesScreenshot(t *testing.T) {
 	f := fleettest.Three(t, func(i int, s *fleettest.Spec) { s.Faults = []app.Fault{app.FaultButtonDead} })
-	r := pivRun(t, f, nil, "run", "quote", "--node", "app-01", "--label-filter", "browser && !advisory", "--settle", "0s")
+	r := pivRun(t, f, nil, "run", "quote", "--node", "app-01", "--label-filter", "browser && !advisory", "--focus", "quote page", "--settle", "0s")
 	wantExit(t, r, 1)
 	var c *gate.Check
 	for i := range r.gate.Checks {

@@ -399,7 +399,7 @@ suites: ["", no-such-suite]
 		f + `:10: bad duration "90"`,
 		f + `:11: duration "-5s" is negative`,
 		f + `:12: suites[0]: empty value`,
-		f + `:12: suites[1]: no suite "no-such-suite" is compiled into piv`,
+		f + `:12: suites[1]: no suite "no-such-suite" is compiled into this binary`,
 	} {
 		if !strings.Contains(r.stdout, w) {
 			t.Errorf("stdout lacks %s\n%s", w, r.stdout)
