@@ -122,6 +122,15 @@ func complete(ctx context.Context, words []string) []string {
 	if len(words) == 0 {
 		words = []string{""}
 	}
+	// bash splits --node=web at the "=" (COMP_WORDBREAKS): join it back.
+	var joined []string
+	for i, w := range words {
+		if w == "=" && i > 0 && strings.HasPrefix(words[i-1], "-") && i < len(words)-1 {
+			continue
+		}
+		joined = append(joined, w)
+	}
+	words = joined
 	cur, before := words[len(words)-1], words[:len(words)-1]
 	globals := []string{"--quiet", "--verbose", "--help", "-q", "-v", "-h"}
 	var rest []string
@@ -169,6 +178,19 @@ func complete(ctx context.Context, words []string) []string {
 	}
 	if valueOf != "" {
 		return completeValue(s, valueOf, cur, pos, values)
+	}
+	// zsh and fish keep --node=we as one word: complete the value after "=".
+	if name, val, ok := strings.Cut(strings.TrimLeft(cur, "-"), "="); ok && strings.HasPrefix(cur, "-") {
+		if f, known := s.flag(name); known && !f.isBool {
+			var out []string
+			for _, v := range completeValue(s, name, val, pos, values) {
+				if strings.HasPrefix(v, ":") {
+					return nil
+				}
+				out = append(out, cur[:len(cur)-len(val)]+v)
+			}
+			return out
+		}
 	}
 	if strings.HasPrefix(cur, "-") {
 		var flags []string

@@ -69,6 +69,8 @@ func TestCompletionBashCompletes(t *testing.T) {
 		{[]string{"piv", "-q", "run", "--config", apps, ""}, "shop"},
 		{[]string{"piv", "run", "--config", apps, "shop", "--node", ""}, "web-01 web-02"},
 		{[]string{"piv", "completion", "f"}, "fish"},
+		// bash splits --node=web at "=" (COMP_WORDBREAKS)
+		{[]string{"piv", "run", "--config", apps, "shop", "--node", "=", "web-0"}, "web-01 web-02"},
 	} {
 		var quoted []string
 		for _, w := range tc.words {
