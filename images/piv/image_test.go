@@ -202,80 +202,43 @@ func TestNightlyShardsAsASwarmReplicatedJob(t *testing.T) {
 
 	start := time.Now()
 	state, _ := docker(t, dockerStep, "info", "--format", "{{.Swarm.LocalNodeState}}")
-	ownSwarm := strings.TrimSpace(state) != "active"
-	if ownSwarm {
-		if out, code := docker(t, dockerStep, "swarm", "init", "--advertise-addr", "127.0.0.1"); code != 0 {
-			t.Fatalf("docker swarm init: %s", out)
-		}
-	}
-	service := fmt.Sprintf("piv-nightly-%d", os.Getpid())
-	t.Cleanup(func() {
-		docker(t, dockerStep, "service", "rm", service)
-		// The tasks' exited containers are only collected by the swarm later:
-		// remove them (this service's only) so none outlives the test.
-		for i := 0; i < 20; i++ {
-			out, _ := docker(t, dockerStep, "ps", "-aq", "--filter", "label=com.docker.swarm.service.name="+service)
-			ids := strings.Fields(out)
-			if len(ids) == 0 {
-				break
-			}
-			docker(t, dockerStep, append([]string{"rm", "-f"}, ids...)...)
-			time.Sleep(250 * time.Millisecond)
-		}
-		if ownSwarm {
-			if out, code := docker(t, dockerStep, "swarm", "leave", "--force"); code != 0 {
-				t.Errorf("docker swarm leave: %s", out)
-			}
-		}
-		if out, _ := docker(t, dockerStep, "ps", "-aq", "--filter", "label=com.docker.swarm.service.name="+service); strings.TrimSpace(out) != "" {
-			t.Errorf("containers of %s left behind: %s", service, out)
-		}
-	})
-	out, code := docker(t, jobTimeout, "service", "create", "--detach", "--name", service,
-		"--mode", "replicated-job", "--replicas", strconv.Itoa(n), "--restart-condition", "none",
-		"--network", "host",
-		"--mount", "type=bind,source="+cfg+",target=/config,readonly",
-		"--mount", "type=bind,source="+reports+",target=/work/reports",
-		"--env", "QUOTE_TEST_PASSWORD="+password, "--env", "SLOT={{.Task.Slot}}", "--env", "SHARDS="+strconv.Itoa(n),
-		"--entrypoint", "sh", image, "-c", swarmShard, "swarm-shard", "--label-filter", "technical", "--config", "/config", "--timeout", "2m")
-	if code != 0 {
-		t.Fatalf("docker service create: %s", out)
-	}
-	var states []string
-	deadline := time.Now().Add(jobTimeout)
-	for i := 0; ; i++ {
-		out, _ = docker(t, dockerStep, "service", "ps", service, "--format", "{{.Name}} {{.CurrentState}} {{.Error}}")
-		states = strings.Split(strings.TrimSpace(out), "\n")
-		complete, failed := 0, 0
-		for _, s := range states {
-			switch {
-			case strings.Contains(s, " Complete "):
-				complete++
-			case strings.Contains(s, " Failed ") || strings.Contains(s, " Rejected "):
-				failed++
-			}
-		}
-		if failed > 0 {
-			logs, _ := docker(t, dockerStep, "service", "logs", service)
-			t.Fatalf("a shard task failed (a verdict is exit 0 there; this is the task itself):\n%s\n%s", out, logs)
-		}
-		if complete == n {
-			break
-		}
-		if time.Now().After(deadline) || i > 600 {
-			t.Fatalf("the swarm job did not finish within %s:\n%s", jobTimeout, out)
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
+	wasInSwarm := strings.TrimSpace(state) == "active"
+	ctx, cancel := context.WithTimeout(context.Background(), jobTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(root, "examples/nightly/swarm.sh"), strconv.Itoa(n), cfg, reports,
+		"--label-filter", "technical", "--timeout", "2m")
+	cmd.Env = append(os.Environ(), "IMAGE="+image, "QUOTE_TEST_PASSWORD="+password)
+	cmd.WaitDelay = 5 * time.Second
+	outb, err := cmd.CombinedOutput()
+	out := string(outb)
 	jobTook := time.Since(start)
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("swarm.sh: %v\n%s", err, out)
+	}
+	t.Logf("examples/nightly/swarm.sh:\n%s", out)
+	if code != 1 {
+		t.Fatalf("swarm.sh (shards + merge): exit %d, want 1 (travel fails)", code)
+	}
+	// Nothing left behind: no task container, and the swarm left if it was ours.
+	if ps, _ := docker(t, dockerStep, "ps", "-a", "--filter", "label=com.docker.swarm.service.name", "--format", "{{.Names}}"); strings.Contains(ps, "piv-nightly-") {
+		t.Errorf("task containers left behind:\n%s", ps)
+	}
+	if after, _ := docker(t, dockerStep, "info", "--format", "{{.Swarm.LocalNodeState}}"); !wasInSwarm && strings.TrimSpace(after) != "inactive" {
+		t.Errorf("the swarm was not left: %s", after)
+	}
+	if !strings.Contains(out, "swarm-shard: shard 1/3") || !strings.Contains(out, "swarm-shard: shard 3/3") {
+		t.Errorf("the shards' own lines are missing from the output")
+	}
 
 	// Every shard left its manifest; together they cover every app once.
 	seen := map[string]int{}
 	for k := 1; k <= n; k++ {
 		m, ok, err := shard.ReadManifest(filepath.Join(reports, shard.FileName(shard.Spec{K: k, N: n})))
 		if err != nil || !ok {
-			logs, _ := docker(t, dockerStep, "service", "logs", service)
-			t.Fatalf("shard %d/%d left no manifest (%v): task states %v\n%s", k, n, err, states, logs)
+			t.Fatalf("shard %d/%d left no manifest (%v)", k, n, err)
 		}
 		for _, a := range m.Apps {
 			seen[a]++
@@ -286,17 +249,7 @@ func TestNightlyShardsAsASwarmReplicatedJob(t *testing.T) {
 			t.Fatalf("%s in %d shards' manifests", a, seen[a])
 		}
 	}
-	// The shard that holds the failing app failed its task; the others completed.
-	for _, s := range states {
-		t.Logf("task %s", s)
-	}
-
-	merged := writable(t)
-	out, code = docker(t, dockerStep, "run", "--rm", "-v", cfg+":/config:ro", "-v", reports+":/reports:ro", "-v", merged+":/merged",
-		image, "merge", "/reports", "--config", "/config", "--out", "/merged")
-	if code != 1 {
-		t.Fatalf("piv merge of the shards: exit %d, want 1 (travel fails)\n%s", code, out)
-	}
+	merged := filepath.Join(reports, "merged")
 	var rep merge.Report
 	b, err := os.ReadFile(filepath.Join(merged, "index.json"))
 	if err != nil {
@@ -323,18 +276,8 @@ func TestNightlyShardsAsASwarmReplicatedJob(t *testing.T) {
 	if len(rep.Shards) != n || rep.Summary.Runs != len(apps) {
 		t.Errorf("merge: shards %v, summary %+v", rep.Shards, rep.Summary)
 	}
-	t.Logf("swarm job of %d shards over %d apps: %s (init to all tasks finished), merge exit %d", n, len(apps), jobTook.Round(time.Millisecond), code)
+	t.Logf("swarm job of %d shards over %d apps, swarm init to merged and left: %s, merge exit %d", n, len(apps), jobTook.Round(time.Millisecond), code)
 }
-
-// swarmShard is the shard task's command (examples/nightly/swarm.sh): the
-// task slot is 0-based and Docker renders slot 0 as the node ID, so K is
-// slot+1, or 1 when the slot is not a number. The task exits 0 whatever the
-// verdict: the verdict is in the reports and piv merge decides; a failed task
-// would only make the orchestrator run the shard again (a second result).
-const swarmShard = `case "$SLOT" in ''|*[!0-9]*) K=1 ;; *) K=$((SLOT + 1)) ;; esac
-piv run --all --shard "$K/$SHARDS" "$@"; rc=$?
-echo "swarm-shard: shard $K/$SHARDS: piv exit $rc (the merge decides)"
-exit 0`
 
 // nightlyApps: six apps served by one fleet, each with an owner; failing
 // ones also require a closed port.
