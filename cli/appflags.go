@@ -227,8 +227,14 @@ func newFlagSet(name, usage string, stderr io.Writer) *flag.FlagSet {
 		synopsis, _, _ := strings.Cut(usage, "\n")
 		fmt.Fprintf(stderr, "%s\nRun 'piv %s --help' for flags and examples.\n", synopsis, name)
 	}
-	if c := capturing.Load(); c != nil && c.name == name && c.fs == nil {
-		c.fs, c.usage = fs, usage
+	// While piv learns a command, the FlagSet it makes is the command's: the
+	// one named like it, else the first.
+	if c := capturing.Load(); c != nil {
+		c.mu.Lock()
+		if c.fs == nil || name == c.name && c.fs.Name() != c.name {
+			c.fs, c.usage = fs, usage
+		}
+		c.mu.Unlock()
 	}
 	return fs
 }

@@ -169,6 +169,7 @@ type flagInfo struct {
 
 // capture records the FlagSet newFlagSet makes while piv learns a command.
 type capture struct {
+	mu    sync.Mutex
 	name  string
 	fs    *flag.FlagSet
 	usage string
@@ -199,7 +200,9 @@ func learn(ctx context.Context, c command) spec {
 		defer func() { recover() }()
 		c.run(ctx, []string{"--help"}, &out, &errb)
 	}()
+	cp.mu.Lock()
 	s := spec{fs: cp.fs, usage: cp.usage}
+	cp.mu.Unlock()
 	if s.fs != nil {
 		s.fs.VisitAll(func(f *flag.Flag) {
 			s.flags = append(s.flags, flagInfo{name: f.Name, isBool: isBoolFlag(f)})
