@@ -110,7 +110,7 @@ func TestSchemaMatchesGoTypes(t *testing.T) {
 		t.Errorf("state enum %v, Go %v", got, states)
 	}
 	targetProps := defs["target"].(map[string]any)["properties"].(map[string]any)
-	if got := enum(targetProps["scope"]); !slices.Equal(got, []string{"image", "node", "service"}) {
+	if got := enum(targetProps["scope"]); !slices.Equal(got, []string{"fleet", "image", "node", "service"}) {
 		t.Errorf("scope enum %v", got)
 	}
 	if got := props["schema"].(map[string]any)["const"]; got != gate.Schema {
