@@ -359,3 +359,23 @@ func TestEventuallyPatternFromTheDocs(t *testing.T) {
 		t.Fatalf("pattern: ok=%v after %d polls and %d answers (want true, 3, 2): %s", ok, polls, hits.Load(), failure)
 	}
 }
+
+// The label registry: a typo in a label is an error, not a filter that
+// silently selects nothing.
+func ExampleCheckLabels() {
+	fmt.Println(piv.KnownLabels())
+	fmt.Println(piv.CheckLabels([]string{"functional", "smoke"}))
+	fmt.Println(piv.CheckLabels([]string{"functinal"}))
+	// Output:
+	// [advisory browser functional mutating remediation smoke technical]
+	// <nil>
+	// unknown label(s) functinal (known: advisory, browser, functional, mutating, remediation, smoke, technical)
+}
+
+// What a gate says when a spec's secret is missing from the environment
+// (exit 2, gate.json missingSecrets): a configuration error, not a fail.
+func ExampleMissingSecretsReason() {
+	fmt.Println(piv.MissingSecretsReason([]string{"CLAIMS_TEST_PASSWORD"}))
+	// Output:
+	// secret CLAIMS_TEST_PASSWORD is not set: export CLAIMS_TEST_PASSWORD=… in the environment that runs piv (secrets are never read from files or flags)
+}
