@@ -101,7 +101,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return nil
 		}
 		name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
-		return usageErr("unknown flag %s%s; see 'piv --help'", a, didYouMean(name, globalFlagNames, "--"))
+		if hint := didYouMean(name, globalFlagNames, "--"); hint != "" {
+			return usageErr("unknown flag %s%s; see 'piv --help'", a, hint)
+		}
+		if owner := commandWithFlag(ctx, name); owner != "" {
+			return usageErr("%s is a flag of the commands, not of piv: put it after the command (e.g. piv %s … %s); see 'piv --help'", a, owner, a)
+		}
+		return usageErr("unknown flag %s; see 'piv --help'", a)
 	}
 	args = args[i:]
 	if len(args) == 0 {
@@ -129,6 +135,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		releaseSignals()
 	}
 	return explainFlagErr(ctx, c, c.run(ctx, rest, stdout, stderr))
+}
+
+// commandWithFlag names a command that has the flag (run first, the one
+// most typed), for a command flag given before the command.
+func commandWithFlag(ctx context.Context, name string) string {
+	for _, n := range append([]string{"run"}, commandNames()...) {
+		c, found := lookup(n)
+		if !found {
+			continue
+		}
+		if _, ok := learn(ctx, c).flag(name); ok {
+			return n
+		}
+	}
+	return ""
 }
 
 func printUsage(w io.Writer) {
