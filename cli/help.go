@@ -232,6 +232,8 @@ func isBoolFlag(f *flag.Flag) bool {
 	return ok && b.IsBoolFlag()
 }
 
+const globalFlagsLine = "Global flags: -q/--quiet (no progress), -v/--verbose (verbose progress), -h/--help.\n"
+
 // printHelp writes a command's help to stdout: its usage text, then its
 // flags with the double dash users type, then piv's global flags.
 func printHelp(ctx context.Context, c command, stdout io.Writer) error {
@@ -242,6 +244,7 @@ func printHelp(ctx context.Context, c command, stdout io.Writer) error {
 		}
 		// The flag package lists flags with one dash; users type two.
 		io.WriteString(stdout, defaultsLine.ReplaceAllString(s.help, "  --$1$2"))
+		io.WriteString(stdout, "\n"+globalFlagsLine)
 		return nil
 	}
 	var b strings.Builder
@@ -251,7 +254,7 @@ func printHelp(ctx context.Context, c command, stdout io.Writer) error {
 		b.WriteString("\nFlags:\n")
 		writeFlags(&b, s.fs)
 	}
-	b.WriteString("\nGlobal flags: -q/--quiet (no progress), -v/--verbose (verbose progress), -h/--help.\n")
+	b.WriteString("\n" + globalFlagsLine)
 	io.WriteString(stdout, b.String())
 	return nil
 }
