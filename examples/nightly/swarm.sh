@@ -14,7 +14,7 @@
 # inconclusive). Runs `docker swarm init` if this engine is in no swarm, and
 # then leaves it; the service and its containers are removed on exit.
 #
-# Environment: IMAGE (piv:latest), NETWORK (host: the nodes' 127.0.0.x
+# Environment: IMAGE (piv:latest), SERVICE (piv-nightly-PID), NETWORK (host: the nodes' 127.0.0.x
 # addresses reachable), and secrets for the suites (passed through: QUOTE_TEST_PASSWORD).
 set -euo pipefail
 [[ $# -ge 3 ]] || { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
@@ -24,7 +24,7 @@ image=${IMAGE:-piv:latest}
 network=${NETWORK:-host}
 mkdir -p "$reports" && reports=$(cd "$reports" && pwd)
 chmod 0777 "$reports" # the image's user is uid 10001
-service=piv-nightly-$$
+service=${SERVICE:-piv-nightly-$$}
 own=0
 if [[ $(docker info --format '{{.Swarm.LocalNodeState}}') != active ]]; then
 	docker swarm init --advertise-addr 127.0.0.1 >/dev/null

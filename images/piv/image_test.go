@@ -207,7 +207,8 @@ func TestNightlyShardsAsASwarmReplicatedJob(t *testing.T) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, filepath.Join(root, "examples/nightly/swarm.sh"), strconv.Itoa(n), cfg, reports,
 		"--label-filter", "technical", "--timeout", "2m")
-	cmd.Env = append(os.Environ(), "IMAGE="+image, "QUOTE_TEST_PASSWORD="+password)
+	service := fmt.Sprintf("piv-nightly-test-%d", os.Getpid())
+	cmd.Env = append(os.Environ(), "IMAGE="+image, "SERVICE="+service, "QUOTE_TEST_PASSWORD="+password)
 	cmd.WaitDelay = 5 * time.Second
 	outb, err := cmd.CombinedOutput()
 	out := string(outb)
@@ -223,8 +224,11 @@ func TestNightlyShardsAsASwarmReplicatedJob(t *testing.T) {
 		t.Fatalf("swarm.sh (shards + merge): exit %d, want 1 (travel fails)", code)
 	}
 	// Nothing left behind: no task container, and the swarm left if it was ours.
-	if ps, _ := docker(t, dockerStep, "ps", "-a", "--filter", "label=com.docker.swarm.service.name", "--format", "{{.Names}}"); strings.Contains(ps, "piv-nightly-") {
+	if ps, _ := docker(t, dockerStep, "ps", "-aq", "--filter", "label=com.docker.swarm.service.name="+service); strings.TrimSpace(ps) != "" {
 		t.Errorf("task containers left behind:\n%s", ps)
+	}
+	if svc, _ := docker(t, dockerStep, "service", "ls", "-q", "--filter", "name="+service); wasInSwarm && strings.TrimSpace(svc) != "" {
+		t.Errorf("service %s left behind", service)
 	}
 	if after, _ := docker(t, dockerStep, "info", "--format", "{{.Swarm.LocalNodeState}}"); !wasInSwarm && strings.TrimSpace(after) != "inactive" {
 		t.Errorf("the swarm was not left: %s", after)
