@@ -107,22 +107,37 @@ func takeGlobals(args []string) ([]string, error) {
 }
 
 // applyVerbosity settles the progress level from the flags, else
-// $PIV_PROGRESS, and hands a level given by flag on to child processes.
-func applyVerbosity() error {
+// $PIV_PROGRESS, and hands a level given by flag on to child processes
+// (through the environment, for as long as this invocation runs: restore
+// puts it back, as cli.Main is also called as a library).
+func applyVerbosity() (restore func(), err error) {
+	restore = func() {}
 	if flagQuiet && flagVerbose {
-		return usageErr("--quiet and --verbose are exclusive: pick one")
+		return restore, usageErr("--quiet and --verbose are exclusive: pick one")
 	}
+	level := ""
 	switch {
 	case flagQuiet:
-		return os.Setenv(envProgress, "quiet")
+		level = "quiet"
 	case flagVerbose:
-		return os.Setenv(envProgress, "verbose")
+		level = "verbose"
+	}
+	if level != "" {
+		old, had := os.LookupEnv(envProgress)
+		os.Setenv(envProgress, level)
+		return func() {
+			if had {
+				os.Setenv(envProgress, old)
+			} else {
+				os.Unsetenv(envProgress)
+			}
+		}, nil
 	}
 	switch v := os.Getenv(envProgress); v {
 	case "", "normal", "quiet", "verbose":
-		return nil
+		return restore, nil
 	default:
-		return usageErr("%s=%q: want quiet, verbose or normal", envProgress, v)
+		return restore, usageErr("%s=%q: want quiet, verbose or normal", envProgress, v)
 	}
 }
 

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -115,5 +116,21 @@ func TestHelpOnlyMutating(t *testing.T) {
 		if got := onlyMutating(filter); got != want {
 			t.Errorf("onlyMutating(%q) = %v, want %v", filter, got, want)
 		}
+	}
+}
+
+// cli.Main is a library too: -q reaches the children of this invocation
+// through the environment, which is put back afterwards.
+func TestHelpQuietLeavesTheEnvironmentAsItWas(t *testing.T) {
+	t.Setenv(envProgress, "verbose")
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"-q", "version"}, &out, &out); err != nil {
+		t.Fatal(err)
+	}
+	if got := os.Getenv(envProgress); got != "verbose" {
+		t.Fatalf("%s=%q after piv -q version, want it back to verbose", envProgress, got)
+	}
+	if err := run(context.Background(), []string{"version", "-v", "-q"}, &out, &out); exitCodeOf(err) != exitUsage {
+		t.Fatalf("-v with -q: %v, want a usage error", err)
 	}
 }

@@ -128,7 +128,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return printHelp(ctx, c, stdout)
 		}
 	}
-	if err := applyVerbosity(); err != nil {
+	restore, err := applyVerbosity()
+	defer restore()
+	if err != nil {
 		return err
 	}
 	if !c.handlesSignals {
