@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/piv-gate/piv/pkg/config"
+	"github.com/piv-gate/piv/pkg/piv"
 )
 
 const completionUsage = `Usage: piv completion bash|zsh|fish
@@ -275,6 +276,8 @@ func completeValue(s spec, flagName, cur string, pos []string, values map[string
 		return matching(cur, names)
 	case "config", "out", "reports", "remediations":
 		return []string{":dirs"}
+	case "label-filter":
+		return matching(cur, piv.KnownLabels())
 	}
 	return []string{":files"}
 }
