@@ -25,6 +25,10 @@ network=${NETWORK:-host}
 mkdir -p "$reports" && reports=$(cd "$reports" && pwd)
 chmod 0777 "$reports" # the image's user is uid 10001
 service=${SERVICE:-piv-nightly-$$}
+# One swarm.sh at a time on this engine: another run's `swarm leave --force`
+# must not pull the swarm from under this one's job (bounded wait: 10 min).
+exec 9>"${TMPDIR:-/tmp}/piv-swarm.lock"
+flock -w 600 9 || { echo "swarm.sh: another swarm.sh holds the engine's swarm for 10 min" >&2; exit 3; }
 own=0
 if [[ $(docker info --format '{{.Swarm.LocalNodeState}}') != active ]]; then
 	docker swarm init --advertise-addr 127.0.0.1 >/dev/null
