@@ -274,7 +274,15 @@ func Click(ctx context.Context, page *rod.Page, sel string, navTimeout time.Dura
 	}
 	nctx, cancel := context.WithTimeout(ctx, navTimeout)
 	defer cancel()
-	return nav.wait(nctx)
+	err = nav.wait(nctx)
+	var nf *NavigationFailed
+	if errors.As(err, &nf) && nf.Err == nil {
+		nf.Reason = "failed: " + errorPageReason(ctx, page)
+		if nf.Reason == "failed: " {
+			nf.Reason = "failed (Chromium showed its error page)"
+		}
+	}
+	return err
 }
 
 func gsonInt(n int) *int { return &n }

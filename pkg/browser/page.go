@@ -256,7 +256,29 @@ func navigateOnce(ctx context.Context, page *rod.Page, u string) error {
 		if errors.As(err, &nf) && nf.Err != nil {
 			return fmt.Errorf("opening %s: the page did not finish loading within %s: %w", u, PageLoadTimeout, nf.Err)
 		}
+		// Committed, then replaced by Chromium's error page (seen with
+		// net::ERR_NETWORK_CHANGED while containers start): say why, as
+		// a NavigationError, so Navigate retries what is retryable.
+		if reason := errorPageReason(ctx, page); reason != "" {
+			return &rod.NavigationError{Reason: reason}
+		}
 		return err
 	}
 	return nil
+}
+
+// errorPageReason reads the network error Chromium's error page shows
+// ("net::ERR_NETWORK_CHANGED"), or "" when the page is not one.
+func errorPageReason(ctx context.Context, page *rod.Page) string {
+	// The error page's own data is not visible to page scripts; its text
+	// shows the code ("ERR_TUNNEL_CONNECTION_FAILED").
+	v, err := evalJSON(ctx, page, `(() => { if (!location.href.startsWith("chrome-error:")) return ""; const m = (document.body ? document.body.innerText : "").match(/\bERR_[A-Z0-9_]+/); return m ? m[0] : ""; })`)
+	if err != nil {
+		return ""
+	}
+	code := v.Str()
+	if code != "" && !strings.HasPrefix(code, "net::") {
+		code = "net::" + code
+	}
+	return code
 }

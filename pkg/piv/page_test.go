@@ -43,6 +43,9 @@ setTimeout(() => { document.getElementById("answer").textContent = "Loading…";
 setTimeout(() => { document.getElementById("answer").textContent = "412.50 GBP"; }, %d);
 </script>`, rand.IntN(20), 20+rand.IntN(300)))
 	})
+	mux.HandleFunc("/offsite", func(w http.ResponseWriter, r *http.Request) {
+		page(w, `<a id="away" href="https://elsewhere.test/">elsewhere</a>`)
+	})
 	mux.HandleFunc("/empty", func(w http.ResponseWriter, r *http.Request) {
 		page(w, `<div id="answer"></div>`)
 	})
@@ -235,6 +238,17 @@ last seen: "http://quote.test:8080/empty"`)
 	cancel()
 	if got, want := actionFailure(p, "click", "#get-quote", err), `cannot click #get-quote within 300ms: no element matched
 page: http://quote.test:8080/empty on `+where; got != want {
+		t.Errorf("got:\n%s\nwant:\n%s", got, want)
+	}
+
+	// A click whose navigation fails says where it went and why, in
+	// Chromium's words, not DevTools'.
+	p.Open("/offsite")
+	ctx, cancel = p.bound(p.timeouts().Action)
+	err = browser.Click(ctx, p.Page, "#away", 5*time.Second)
+	cancel()
+	if got, want := actionFailure(p, "click", "#away", err), `click #away: navigation to https://elsewhere.test/ failed: net::ERR_TUNNEL_CONNECTION_FAILED
+page: https://elsewhere.test/ on `+where; got != want {
 		t.Errorf("got:\n%s\nwant:\n%s", got, want)
 	}
 
