@@ -16,7 +16,6 @@ import (
 	"github.com/piv-gate/piv/pkg/config"
 	"github.com/piv-gate/piv/pkg/runner"
 	"github.com/piv-gate/piv/pkg/serve"
-	"github.com/piv-gate/piv/pkg/session"
 )
 
 const serveUsage = `Usage: piv serve [--listen ADDR] [--config DIR] --token-file F [flags]
@@ -136,7 +135,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Exe: exe, ConfigDir: dir, ReportsDir: f.out, RemediationsDir: f.remediations,
 		Token: token, FlaggerMetadataToken: f.flaggerToken,
 		MaxConcurrent: f.maxConcurrent, MaxBody: f.maxBody, RunTimeout: f.timeout, KillGrace: f.killGrace,
-		Check: serveCheck(dir), ChildEnv: session.ChildEnv(os.Environ()), Log: stderr,
+		Check: serveCheck(dir), ChildEnv: os.Environ(), Log: stderr,
 	})
 	if err != nil {
 		return usageErr("%v", err)

@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/piv-gate/piv/internal/quickstart"
+
 	// The technical PIV is part of every gate binary.
 	_ "github.com/piv-gate/piv/suites/technical"
 	// Remediation records (--remediation) are checked by every gate binary.
@@ -19,6 +21,7 @@ import (
 // error, 3 inconclusive). A team's own gate binary is a main that calls it
 // with os.Args[1:] and blank-imports the team's suites.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	quickstart.Restore()
 	return exitCode(run(ctx, args, stdout, stderr), stderr)
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 
 	"github.com/piv-gate/piv/pkg/config"
@@ -30,7 +29,6 @@ func RunAll(ctx context.Context, exe string, apps []*config.App, args []string, 
 		fmt.Fprintf(stderr, "piv: --all: %s\n", app.App)
 		cmd := exec.CommandContext(ctx, exe, append([]string{"run", app.App}, args...)...)
 		cmd.Stdout, cmd.Stderr = stdout, stderr
-		cmd.Env = ChildEnv(os.Environ())
 		err := cmd.Run()
 		av := AppVerdict{App: app.App, Verdict: gate.Inconclusive, Exit: -1}
 		if err == nil {

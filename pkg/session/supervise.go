@@ -131,7 +131,7 @@ func (g *Gate) supervise(ctx context.Context, exe string, args []string, stdout,
 		}
 		env = kept
 	}
-	cmd.Env = append(ChildEnv(env), envSupervised+"="+tok, envRunID+"="+g.RunID(), envReportFD+"=3")
+	cmd.Env = append(env, envSupervised+"="+tok, envRunID+"="+g.RunID(), envReportFD+"=3")
 	var so boundedBuffer
 	so.max = maxChildStdout
 	tail := &tailWriter{max: 8 << 10}
@@ -354,21 +354,3 @@ func sigName(s os.Signal) string {
 }
 
 func timeSince(t time.Time) float64 { return time.Since(t).Seconds() }
-
-// ChildEnv is the environment for a piv child process (a supervised gate, a
-// fleet's target, an app of --all). testcontainers-go, linked in for
-// --image, computes a session id in a package init by listing every process
-// on the machine through gopsutil: measured here at 30-100 ms per process
-// start, before any of piv's own code runs, paid again by every child.
-// gopsutil reads /proc from $HOST_PROC; pointing it at nothing makes that
-// listing fail at once, and testcontainers falls back to a random session id
-// (piv labels its containers with its own run id, see pkg/ephemeral). Set
-// only for children: the user's own environment is left as it is.
-func ChildEnv(env []string) []string {
-	for _, kv := range env {
-		if strings.HasPrefix(kv, "HOST_PROC=") {
-			return env // the user's choice wins
-		}
-	}
-	return append(env, "HOST_PROC=/nonexistent/piv-child-has-no-process-list")
-}
