@@ -34,12 +34,16 @@ itself with --format text|json; progress goes to stderr (-q: none).
 Examples:
   # gate after deploying 2.4.1 on the drained node app-02
   piv run quote --node app-02 --expect-version 2.4.1 --settle 2m
-  # after the last node: the whole service
+  # after the last node: every node on its own and the service, at once
+  piv run quote --fleet --expect-version 2.4.1
+  # the whole service only (through the load balancer)
   piv run quote --service --expect-version 2.4.1
   # before deploying: the image, started with testcontainers
   piv run quote --image quote:2.4.2 --expect-version 2.4.2
-  # nightly: every app's functional suites against its service
-  piv run --all --label-filter functional
+  # a vulnerability fix proven live on the node (see 'piv evidence')
+  piv run quote --node app-02 --remediation CHG-2026-0412.yaml
+  # nightly, machine 2 of 4: its share of the apps, every node and the service
+  piv run --all --fleet --shard 2/4
 `
 
 // runFlags are piv run's flags, kept together so --all can pass them on.
