@@ -196,10 +196,6 @@ func actionFailure(p *Page, action, selector string, err error) string {
 	return fmt.Sprintf("%s\npage: %s on %s", msg, p.URL(), p.Target.Where())
 }
 
-func (p *Page) failf(format string, a ...any) {
-	fail(fmt.Sprintf("%s\npage: %s on %s", fmt.Sprintf(format, a...), p.URL(), p.Target.Where()))
-}
-
 // attachEvidence captures a masked screenshot and the page HTML.
 func (p *Page) attachEvidence() {
 	r := Current()
