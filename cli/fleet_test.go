@@ -2,6 +2,7 @@ package cli
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -112,5 +113,23 @@ func TestListFleetShowsTheMatrix(t *testing.T) {
 	}
 	if !found || !strings.Contains(r.stdout, "target(s)") {
 		t.Fatalf("matrix:\n%s", r.stdout)
+	}
+}
+
+// The nightly form: every app of the config folder, each as a --fleet gate.
+func TestRunAllWithFleet(t *testing.T) {
+	f := fleettest.Three(t, func(i int, s *fleettest.Spec) {
+		if s.Name == "app-03" {
+			s.Faults = []app.Fault{app.FaultWrongVersion}
+		}
+	})
+	cmd := exec.Command(pivBin, "run", "--all", "--fleet", "--label-filter", "technical", "--config", f.Dir)
+	cmd.Dir = t.TempDir() // --all writes reports/ under the working directory
+	out, err := cmd.Output()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+		t.Fatalf("want exit 1, got %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "all apps (1): FAIL") || !strings.Contains(string(out), "app-03") {
+		t.Fatalf("stdout does not name the app's verdict and the bad node:\n%s", out)
 	}
 }
