@@ -208,8 +208,8 @@ func IsCertificateError(err error) bool {
 // net::ERR_NETWORK_CHANGED.
 const navigateAttempts = 3
 
-// Navigate opens u in page and waits for its load event, within
-// PageLoadTimeout. A navigation aborted with net::ERR_NETWORK_CHANGED is
+// Navigate opens u in page and waits for its load event, within ctx's
+// deadline, or PageLoadTimeout when ctx has none. A navigation aborted with net::ERR_NETWORK_CHANGED is
 // retried (at most navigateAttempts times in all): Chromium raises it
 // whenever any interface on the machine changes, such as Docker creating a
 // bridge for an unrelated container, and it says nothing about the target.
@@ -220,8 +220,11 @@ const navigateAttempts = 3
 // navigation starts), not by injecting go-rod's helper script into the new
 // document: no extra round trips, and no race with the old document.
 func Navigate(ctx context.Context, page *rod.Page, u string) error {
-	ctx, cancel := context.WithTimeout(ctx, PageLoadTimeout)
-	defer cancel()
+	if _, has := ctx.Deadline(); !has { // the caller's bound (piv.Timeouts.Navigate) wins
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, PageLoadTimeout)
+		defer cancel()
+	}
 	var err error
 	for range navigateAttempts {
 		err = navigateOnce(ctx, page, u)
@@ -241,7 +244,7 @@ func navigateOnce(ctx context.Context, page *rod.Page, u string) error {
 	res, err := proto.PageNavigate{URL: u}.Call(page.Context(ctx))
 	if err != nil {
 		if ctx.Err() != nil {
-			return fmt.Errorf("opening %s: no answer within %s: %w", u, PageLoadTimeout, ctx.Err())
+			return fmt.Errorf("no answer in time: %w", ctx.Err())
 		}
 		return Describe(err)
 	}
@@ -254,7 +257,7 @@ func navigateOnce(ctx context.Context, page *rod.Page, u string) error {
 	if err := nav.wait(ctx); err != nil {
 		var nf *NavigationFailed
 		if errors.As(err, &nf) && nf.Err != nil {
-			return fmt.Errorf("opening %s: the page did not finish loading within %s: %w", u, PageLoadTimeout, nf.Err)
+			return fmt.Errorf("the page did not finish loading in time: %w", nf.Err)
 		}
 		// Committed, then replaced by Chromium's error page (seen with
 		// net::ERR_NETWORK_CHANGED while containers start): say why, as

@@ -88,7 +88,11 @@ func (p *Page) Open(path string) *Page {
 	ctx, cancel := p.bound(p.timeouts().Navigate)
 	defer cancel()
 	if err := browser.Navigate(ctx, p.Page, url); err != nil {
-		fail(fmt.Sprintf("opening %s: %v\npage: %s on %s", url, browser.Describe(err), url, p.Target.Where()))
+		why := browser.Describe(err).Error()
+		if errors.Is(err, context.DeadlineExceeded) {
+			why = fmt.Sprintf("no page within %s", p.timeouts().Navigate)
+		}
+		fail(fmt.Sprintf("opening %s: %s\npage: %s on %s", url, why, url, p.Target.Where()))
 	}
 	return p
 }
