@@ -27,7 +27,7 @@ func TestDemoDefinitionLoadsWithDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a.App != "quote" || len(a.Nodes) != 3 || a.ServiceURL.Host != "quote.test:8443" || a.RootCAs == nil {
+	if a.App != "quote" || len(a.Nodes) != 3 || a.ServiceURL.Host != "quote.test:8443" || a.Roots() == nil {
 		t.Fatalf("%+v", a)
 	}
 	if a.Technical.Latency.P95.D() != 250*time.Millisecond || a.Settle.Consecutive != 3 || a.Technical.Health.JSON[1].Path != "checks.db" {

@@ -29,11 +29,15 @@ type App struct {
 	File string `yaml:"-"`
 	// ServiceURL is Service.URL parsed.
 	ServiceURL *url.URL `yaml:"-"`
-	// RootCAs is the private trust root from service.ca added to the system
-	// pool, or nil for the system pool alone.
-	RootCAs *x509.CertPool `yaml:"-"`
-	// CAPEM is the raw service.ca file, for tools (a browser) that need it.
+	// CAPEM is the raw service.ca file (checked to hold a certificate), for
+	// Roots and for tools (a browser) that need it.
 	CAPEM []byte `yaml:"-"`
+	// RootCAs, when set, is the trust pool Roots returns as it is (a
+	// definition built in code, in a test); Load leaves it nil.
+	RootCAs *x509.CertPool `yaml:"-"`
+
+	// roots builds the pool once (set by Load; a func, so App stays copyable).
+	roots func() *x509.CertPool
 
 	lines lineIndex
 }
@@ -162,4 +166,31 @@ func (a *App) NodeByName(name string) (Node, bool) {
 // loading (an unknown node on the command line) still point into the file.
 func (a *App) Where(path ...string) string {
 	return a.lines.where(a.File, path...)
+}
+
+// Roots is the private trust root from service.ca added to the system pool,
+// or nil for the system pool alone. It is built on first use, not when the
+// definition is read: loading the system pool costs 15-60 ms here, and a
+// process that never connects (the supervising parent, piv list, piv
+// validate) should not pay it.
+func (a *App) Roots() *x509.CertPool {
+	if a.RootCAs != nil {
+		return a.RootCAs
+	}
+	if a.roots == nil {
+		return buildRoots(a.CAPEM)
+	}
+	return a.roots()
+}
+
+func buildRoots(pem []byte) *x509.CertPool {
+	if len(pem) == 0 {
+		return nil
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	pool.AppendCertsFromPEM(pem)
+	return pool
 }

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -77,14 +78,13 @@ func (a *App) defaultAndValidate() Errors {
 		case err != nil:
 			bad(fmt.Sprintf("service.ca: cannot read %s: %v", p, unwrapPath(err)), "service", "ca")
 		default:
-			pool, err := x509.SystemCertPool()
-			if err != nil || pool == nil {
-				pool = x509.NewCertPool()
-			}
-			if !pool.AppendCertsFromPEM(pem) {
+			// A pool of its own only to check the file (App.Roots adds it to
+			// the system pool when a connection first needs it).
+			if !x509.NewCertPool().AppendCertsFromPEM(pem) {
 				bad(fmt.Sprintf("service.ca: %s holds no PEM certificate", p), "service", "ca")
 			}
-			a.Service.CA, a.RootCAs, a.CAPEM = p, pool, pem
+			a.Service.CA, a.CAPEM = p, pem
+			a.roots = sync.OnceValue(func() *x509.CertPool { return buildRoots(pem) })
 		}
 	}
 

@@ -106,7 +106,7 @@ func Prepare(o Options) (*Gate, error) {
 		ro.Target = target.ForNode(app, n)
 	case o.Image != "":
 		ro.Image = o.Image
-		ro.Target = target.Target{Scope: target.ScopeImage, Name: o.Image, URL: app.ServiceURL, RootCAs: app.RootCAs}
+		ro.Target = target.Target{Scope: target.ScopeImage, Name: o.Image, URL: app.ServiceURL, Roots: app.Roots}
 	default:
 		ro.Target = target.ForService(app)
 		for _, n := range app.Nodes {

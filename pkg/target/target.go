@@ -50,8 +50,12 @@ type Target struct {
 	// Address is host:port where connections to URL's host:port go. Empty
 	// means "resolve the URL's host as usual".
 	Address string
-	// RootCAs verifies server certificates; nil means the system pool.
+	// RootCAs verifies server certificates; nil means Roots, or the system
+	// pool when Roots is nil too.
 	RootCAs *x509.CertPool
+	// Roots gives the app's trust pool when a connection first needs it
+	// (config.App.Roots): built lazily, not when the target is made.
+	Roots func() *x509.CertPool
 	// Headers are added to every request made through HTTPClient
 	// (X-PIV-Run, so the app's logs can tell test traffic apart).
 	Headers http.Header
@@ -62,13 +66,13 @@ type Target struct {
 
 // ForNode pins to one node of app.
 func ForNode(app *config.App, n config.Node) Target {
-	return Target{Scope: ScopeNode, Name: n.Name, URL: app.ServiceURL, Address: withPort(n.Address, app.ServiceURL.Port()), RootCAs: app.RootCAs}
+	return Target{Scope: ScopeNode, Name: n.Name, URL: app.ServiceURL, Address: withPort(n.Address, app.ServiceURL.Port()), Roots: app.Roots}
 }
 
 // ForService targets the service as customers reach it (through
 // service.address when the definition gives one).
 func ForService(app *config.App) Target {
-	t := Target{Scope: ScopeService, Name: "service", URL: app.ServiceURL, RootCAs: app.RootCAs}
+	t := Target{Scope: ScopeService, Name: "service", URL: app.ServiceURL, Roots: app.Roots}
 	if app.Service.Address != "" {
 		t.Address = withPort(app.Service.Address, app.ServiceURL.Port())
 	}
@@ -78,7 +82,7 @@ func ForService(app *config.App) Target {
 // ForAddress targets an arbitrary address (a started container) under the
 // service's identity.
 func ForAddress(app *config.App, scope Scope, name, addr string) Target {
-	return Target{Scope: scope, Name: name, URL: app.ServiceURL, Address: addr, RootCAs: app.RootCAs}
+	return Target{Scope: scope, Name: name, URL: app.ServiceURL, Address: addr, Roots: app.Roots}
 }
 
 func withPort(addr, port string) string {
@@ -154,7 +158,11 @@ func (t Target) Dial(ctx context.Context, network, addr string) (net.Conn, error
 // service host, whatever address the connection went to. Never skips
 // verification.
 func (t Target) TLSConfig() *tls.Config {
-	return &tls.Config{ServerName: t.Host(), RootCAs: t.RootCAs, MinVersion: tls.VersionTLS10}
+	roots := t.RootCAs
+	if roots == nil && t.Roots != nil {
+		roots = t.Roots()
+	}
+	return &tls.Config{ServerName: t.Host(), RootCAs: roots, MinVersion: tls.VersionTLS10}
 }
 
 // Transport is a fresh transport for this target. One per target: net/http
