@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -190,4 +191,32 @@ func TestCrashWithASecretIsRedactedByTheParent(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// A failure inside a piv helper is located at the suite's line (Ginkgo's
+// GinkgoHelper), not in piv's own code.
+func TestFailureLocationIsTheSpecsLine(t *testing.T) {
+	src, err := os.ReadFile("../suites/selftest/faults.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := 0
+	for i, l := range strings.Split(string(src), "\n") {
+		if strings.Contains(l, "// failure location: this line") {
+			line = i + 1
+		}
+	}
+	f := selftestFleet(t, "settings: { fault: setting-in-spec }\n")
+	r := pivRun(t, f, nil, "run", "quote", "--node", "app-01", "--label-filter", "functional")
+	wantExit(t, r, 1)
+	want := fmt.Sprintf("suites/selftest/faults.go:%d", line)
+	for _, c := range r.gate.Checks {
+		if c.Failure != nil {
+			if !strings.HasSuffix(c.Failure.Location, want) {
+				t.Fatalf("location %q, want …%s", c.Failure.Location, want)
+			}
+			return
+		}
+	}
+	t.Fatalf("no failed check:\n%s", r.explain())
 }

@@ -2,9 +2,7 @@ package piv
 
 import (
 	"fmt"
-	"runtime"
 	"sort"
-	"strings"
 	"sync"
 
 	"github.com/onsi/ginkgo/v2"
@@ -43,20 +41,19 @@ func Describe(suite, text string, args ...any) bool {
 	return ginkgo.Describe(suite+" "+text, args...)
 }
 
-// fail routes a failure to Ginkgo at the suite's line: the first caller
-// outside this package, so a QA engineer is sent to their spec, not to piv.
+// fail routes a failure to Ginkgo at the suite's line: every exported
+// helper that can fail calls ginkgo.GinkgoHelper() first, so Ginkgo skips
+// piv's frames and names the QA engineer's spec, wherever the suite's module
+// lives (no stack scan for piv's own paths).
 func fail(msg string) {
-	skip := 1
-	for ; skip < 30; skip++ {
-		_, file, _, ok := runtime.Caller(skip)
-		if !ok || !strings.Contains(file, "/pkg/piv/") {
-			break
-		}
-	}
-	ginkgo.Fail(msg, skip)
+	ginkgo.GinkgoHelper()
+	ginkgo.Fail(msg)
 }
 
-func failf(format string, a ...any) { fail(fmt.Sprintf(format, a...)) }
+func failf(format string, a ...any) {
+	ginkgo.GinkgoHelper()
+	fail(fmt.Sprintf(format, a...))
+}
 
 var (
 	suitesMu sync.Mutex

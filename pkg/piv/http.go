@@ -1,6 +1,8 @@
 package piv
 
 import (
+	"github.com/onsi/ginkgo/v2"
+
 	"bytes"
 	"context"
 	"fmt"
@@ -75,18 +77,26 @@ func (c *Client) WithBearer(token string) *Client {
 }
 
 // Get fetches path (relative to the service URL).
-func (c *Client) Get(path string) *Response { return c.Do(http.MethodGet, path, "", nil) }
+func (c *Client) Get(path string) *Response {
+	ginkgo.GinkgoHelper()
+	return c.Do(http.MethodGet, path, "", nil)
+}
 
 // Delete deletes path.
-func (c *Client) Delete(path string) *Response { return c.Do(http.MethodDelete, path, "", nil) }
+func (c *Client) Delete(path string) *Response {
+	ginkgo.GinkgoHelper()
+	return c.Do(http.MethodDelete, path, "", nil)
+}
 
 // PostJSON posts a JSON body.
 func (c *Client) PostJSON(path, body string) *Response {
+	ginkgo.GinkgoHelper()
 	return c.Do(http.MethodPost, path, "application/json", strings.NewReader(body))
 }
 
 // PutJSON puts a JSON body.
 func (c *Client) PutJSON(path, body string) *Response {
+	ginkgo.GinkgoHelper()
 	return c.Do(http.MethodPut, path, "application/json", strings.NewReader(body))
 }
 
@@ -94,6 +104,7 @@ func (c *Client) PutJSON(path, body string) *Response {
 // spec at once with what was tried and where: there is no response to assert
 // on, and a nil would only move the failure somewhere less clear.
 func (c *Client) Do(method, path, contentType string, body io.Reader) *Response {
+	ginkgo.GinkgoHelper()
 	url := c.t.URLFor(path)
 	req, err := http.NewRequestWithContext(c.ctx, method, url, body)
 	if err != nil {

@@ -51,6 +51,7 @@ var ErrNoBrowser = errors.New("no browser")
 // On failure of the spec, a screenshot (secret fields masked) and the page's
 // HTML are attached to the report.
 func OpenPage(ctx context.Context, path string) *Page {
+	ginkgo.GinkgoHelper()
 	r := mustCurrent()
 	if r.Browser == nil {
 		r.Abort("browser specs selected but no browser was provided")
@@ -84,6 +85,7 @@ func OpenPage(ctx context.Context, path string) *Page {
 // aborts Chromium makes when a network interface changes (Docker creating
 // a bridge).
 func (p *Page) Open(path string) *Page {
+	ginkgo.GinkgoHelper()
 	url := p.Target.URLFor(path)
 	ctx, cancel := p.bound(p.timeouts().Navigate)
 	defer cancel()
@@ -100,6 +102,7 @@ func (p *Page) Open(path string) *Page {
 // Fill replaces the text of the input matched by selector with text, once
 // the input is visible, enabled and editable.
 func (p *Page) Fill(selector, text string) *Page {
+	ginkgo.GinkgoHelper()
 	ctx, cancel := p.bound(p.timeouts().Action)
 	defer cancel()
 	if err := browser.Fill(ctx, p.Page, selector, text); err != nil {
@@ -111,6 +114,7 @@ func (p *Page) Fill(selector, text string) *Page {
 // Select chooses the option with the given visible text or value in a
 // <select>, once it is visible and enabled.
 func (p *Page) Select(selector, option string) *Page {
+	ginkgo.GinkgoHelper()
 	ctx, cancel := p.bound(p.timeouts().Action)
 	defer cancel()
 	if err := browser.SelectOption(ctx, p.Page, selector, option); err != nil {
@@ -124,6 +128,7 @@ func (p *Page) Select(selector, option string) *Page {
 // (a link, a form submit), Click returns once the new page has loaded
 // (within Timeouts.Navigate), so what is asserted next is read from it.
 func (p *Page) Click(selector string) *Page {
+	ginkgo.GinkgoHelper()
 	ctx, cancel := p.bound(p.timeouts().Action)
 	defer cancel()
 	if err := browser.Click(ctx, p.Page, selector, p.timeouts().Navigate); err != nil {
@@ -138,6 +143,7 @@ func (p *Page) Click(selector string) *Page {
 // before the answer arrives reads ""). Assert instead, which retries:
 // Expect(page).To(piv.HaveText(selector, …)).
 func (p *Page) Text(selector string) string {
+	ginkgo.GinkgoHelper()
 	ctx, cancel := p.bound(p.timeouts().Action)
 	defer cancel()
 	s, err := browser.WaitState(ctx, p.Page, selector, func(s browser.State) bool { return s.Count > 0 })
@@ -182,6 +188,7 @@ func (p *Page) bound(d time.Duration) (context.Context, context.CancelFunc) {
 // failAction fails the spec for an action that could not be done, in words:
 // what, on which selector, why, where.
 func (p *Page) failAction(action, selector string, err error) {
+	ginkgo.GinkgoHelper()
 	fail(actionFailure(p, action, selector, err))
 }
 

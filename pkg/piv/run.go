@@ -5,6 +5,8 @@
 package piv
 
 import (
+	"github.com/onsi/ginkgo/v2"
+
 	"context"
 	"fmt"
 	"sync"
@@ -128,6 +130,7 @@ func (r *Run) HasSuite(name string) bool {
 // Setting returns a per-app value from the definition's settings map. A
 // missing key fails the spec: a suite that needs a value must not guess.
 func Setting(key string) string {
+	ginkgo.GinkgoHelper()
 	r := mustCurrent()
 	v, ok := r.App.Settings[key]
 	if !ok {

@@ -1,6 +1,8 @@
 package piv
 
 import (
+	"github.com/onsi/ginkgo/v2"
+
 	"os"
 	"slices"
 	"strings"
@@ -18,6 +20,7 @@ import (
 // to export instead of failing the node. A pipeline's unset secret would
 // otherwise roll back a good release.
 func Secret(name string) secret.Secret {
+	ginkgo.GinkgoHelper()
 	v, ok := os.LookupEnv(name)
 	if !ok || v == "" {
 		if r := Current(); r != nil {

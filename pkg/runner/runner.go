@@ -468,14 +468,11 @@ func steps(s types.SpecReport) []string {
 var cwd, _ = os.Getwd()
 
 func relPath(p string) string {
+	// Relative to where piv runs when the suite is below it; otherwise as
+	// the build recorded it (a module path with -trimpath): a team's suites
+	// live in a module piv knows nothing about.
 	if rel, err := filepath.Rel(cwd, p); err == nil && !strings.HasPrefix(rel, "..") {
 		return rel
-	}
-	// Inside the module: keep from the first known folder on.
-	for _, d := range []string{"/suites/", "/pkg/", "/cmd/"} {
-		if i := strings.LastIndex(p, d); i >= 0 {
-			return p[i+1:]
-		}
 	}
 	return p
 }

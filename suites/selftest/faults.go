@@ -36,6 +36,9 @@ var _ = piv.Describe("selftest", "harness faults", func() {
 			os.Exit(0)
 		case "exit1":
 			os.Exit(1)
+		case "setting-in-spec":
+			_ = piv.Setting("no-such-setting") // failure location: this line
+			return
 		}
 		select {
 		case <-ctx.Done():
