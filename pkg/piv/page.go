@@ -213,9 +213,15 @@ func (p *Page) attachEvidence() {
 	if r == nil || r.Browser == nil {
 		return
 	}
-	if c, ok := r.Browser.(interface {
-		Capture(p *Page) (png, html []byte, err error)
-	}); ok {
+	if c, ok := r.Browser.(Capturer); ok {
 		attachCapture(c.Capture(p))
 	}
+}
+
+// Capturer is a BrowserProvider that can also take a failed page's
+// evidence: a screenshot with every secret masked (or withheld) and the
+// page's HTML. Declared here, where it is used; the session's provider
+// satisfies it.
+type Capturer interface {
+	Capture(p *Page) (png, html []byte, err error)
 }

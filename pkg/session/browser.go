@@ -106,3 +106,9 @@ func (p *browserProvider) Capture(pg *piv.Page) (png, html []byte, err error) {
 	defer cancel()
 	return browser.Capture(ctx, pg.Page, pg.Masked)
 }
+
+// The provider gives pages and captures their evidence.
+var (
+	_ piv.BrowserProvider = (*browserProvider)(nil)
+	_ piv.Capturer        = (*browserProvider)(nil)
+)
