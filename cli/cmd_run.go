@@ -15,6 +15,7 @@ import (
 	"github.com/piv-gate/piv/pkg/gate"
 	"github.com/piv-gate/piv/pkg/runner"
 	"github.com/piv-gate/piv/pkg/session"
+	"github.com/piv-gate/piv/pkg/timeouts"
 )
 
 const runUsage = `Usage: piv run APP [--node NAME | --service | --image REF] [flags]
@@ -64,7 +65,7 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.filter, "label-filter", "", "Ginkgo label filter, e.g. 'technical || smoke' (labels: advisory, browser, functional, mutating, remediation, smoke, technical)")
 	fs.StringVar(&f.focus, "focus", "", "only checks whose full name matches this regexp (e.g. 'quote page'); combined with --label-filter")
 	fs.DurationVar(&f.settle, "settle", 0, "wait up to this long for health to pass settle.consecutive times in a row (default: the definition's settle.timeout; 0: no settling)")
-	fs.DurationVar(&f.timeout, "timeout", 15*time.Minute, "bound on the whole run; on expiry the verdict is inconclusive")
+	fs.DurationVar(&f.timeout, "timeout", timeouts.Default.Run, "bound on the whole run; on expiry the verdict is inconclusive")
 	fs.StringVar(&f.out, "out", "", "report folder (default reports/APP/RUN-ID/)")
 	fs.StringVar(&f.format, "format", "text", "stdout format: text (summary) or json (gate.json)")
 	fs.StringVar(&f.config, "config", "", "app definitions folder (default $PIV_CONFIG, else ./fixtures/apps)")

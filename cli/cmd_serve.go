@@ -16,6 +16,7 @@ import (
 	"github.com/piv-gate/piv/pkg/config"
 	"github.com/piv-gate/piv/pkg/runner"
 	"github.com/piv-gate/piv/pkg/serve"
+	"github.com/piv-gate/piv/pkg/timeouts"
 )
 
 const serveUsage = `Usage: piv serve [--listen ADDR] [--config DIR] --token-file F [flags]
@@ -72,7 +73,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&f.out, "out", "reports", "reports folder: each gate's reports go to OUT/APP/RUN-ID/")
 	fs.StringVar(&f.remediations, "remediations", "", "folder of remediation records a request's \"remediation\" may name")
 	fs.Int64Var(&f.maxBody, "max-body", 64<<10, "largest request body in bytes; beyond that 413")
-	fs.DurationVar(&f.timeout, "timeout", 15*time.Minute, "bound on each gate's run (its --timeout); on expiry the gate is inconclusive")
+	fs.DurationVar(&f.timeout, "timeout", timeouts.Default.Run, "bound on each gate's run (its --timeout); on expiry the gate is inconclusive")
 	fs.DurationVar(&f.killGrace, "kill-grace", 10*time.Second, "how long an interrupted gate has to write its inconclusive report before it is killed")
 	fs.DurationVar(&f.drain, "drain", 20*time.Second, "on SIGTERM, how long running gates may go on before they are interrupted")
 	fs.StringVar(&f.flaggerToken, "flagger-metadata-token", "", "also accept the token in this Flagger metadata key (Flagger cannot send headers; the token is then in the Canary spec)")

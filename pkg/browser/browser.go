@@ -36,6 +36,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/piv-gate/piv/pkg/timeouts"
 	"io"
 	"net/http"
 	"net/url"
@@ -54,20 +55,18 @@ import (
 	"github.com/piv-gate/piv/pkg/target"
 )
 
-// Timeouts named in one place.
+// Bounds, from pkg/timeouts (where each says what it bounds and why).
+var (
+	LaunchTimeout    = timeouts.Default.BrowserLaunch
+	CloseTimeout     = timeouts.Default.BrowserClose
+	PageLoadTimeout  = timeouts.Default.PageNavigate
+	ElementTimeout   = timeouts.Default.PageAction
+	CaptureTimeout   = timeouts.Default.PageCapture
+	ProxyDialTimeout = timeouts.Default.ProxyDial
+)
+
+// Polling of element waits.
 const (
-	// LaunchTimeout bounds starting Chromium until its DevTools endpoint answers.
-	LaunchTimeout = 30 * time.Second
-	// CloseTimeout bounds disposing of a context and waiting for a killed browser to exit.
-	CloseTimeout = 5 * time.Second
-	// PageLoadTimeout is the default bound for a navigation and its load event.
-	PageLoadTimeout = 15 * time.Second
-	// ElementTimeout is the default bound for waiting for an element.
-	ElementTimeout = 10 * time.Second
-	// CaptureTimeout bounds a failure capture (mask, screenshot, HTML).
-	CaptureTimeout = 10 * time.Second
-	// ProxyDialTimeout bounds the proxy's connection to the target.
-	ProxyDialTimeout = 5 * time.Second
 	// ElementPollMin and ElementPollMax bound the backoff between checks
 	// while go-rod waits for an element. go-rod's default starts at 100 ms,
 	// which alone added a tenth of a second to every "wait for #premium".

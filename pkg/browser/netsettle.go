@@ -3,6 +3,7 @@ package browser
 import (
 	"bufio"
 	"context"
+	"github.com/piv-gate/piv/pkg/timeouts"
 	"os"
 	"strconv"
 	"strings"
@@ -16,8 +17,10 @@ import (
 // detection) and then changes state: if a journey is running at that moment
 // it fails for reasons that have nothing to do with the app. So before a
 // page is used, wait until no address is tentative.
+// NetSettleMax bounds the wait (pkg/timeouts).
+var NetSettleMax = timeouts.Default.NetSettle
+
 const (
-	NetSettleMax   = 5 * time.Second
 	netSettleEvery = 50 * time.Millisecond
 	ifaTentative   = 0x40 // IFA_F_TENTATIVE in /proc/net/if_inet6
 )

@@ -1,6 +1,8 @@
 package piv
 
 import (
+	"github.com/piv-gate/piv/pkg/timeouts"
+
 	"context"
 	"errors"
 	"fmt"
@@ -17,7 +19,7 @@ import (
 // go-rod-style helpers and failure captures.
 //
 // Deprecated: use Timeouts (PageTimeouts: Assert, Navigate, Action).
-var PageTimeout = 10 * time.Second
+var PageTimeout = timeouts.Default.PageAction
 
 // Page is a browser tab bound to the run's target: its address bar shows the
 // service host name while every connection goes to the pinned node, and the

@@ -1,6 +1,10 @@
 package piv
 
-import "time"
+import (
+	"time"
+
+	"github.com/piv-gate/piv/pkg/timeouts"
+)
 
 // PageTimeouts names every bound a page helper waits by, in one place (the
 // Kubernetes e2e framework's TimeoutContext is the model): helpers take
@@ -23,9 +27,9 @@ type PageTimeouts struct {
 // DefaultPageTimeouts are the bounds used unless a suite changes
 // Timeouts (for example in a BeforeEach, for a known-slow application).
 var DefaultPageTimeouts = PageTimeouts{
-	Assert:   5 * time.Second,
-	Navigate: 15 * time.Second,
-	Action:   10 * time.Second,
+	Assert:   timeouts.Default.PageAssert,
+	Navigate: timeouts.Default.PageNavigate,
+	Action:   timeouts.Default.PageAction,
 }
 
 // Timeouts are the bounds page helpers and page matchers use now.

@@ -9,6 +9,9 @@ import "time"
 
 // Timeouts is every named bound of a gate.
 type Timeouts struct {
+	// Run is the default bound on a whole gate (piv run --timeout): on
+	// expiry the verdict is inconclusive.
+	Run time.Duration
 	// Connect bounds a TCP connect to a target (a dropped SYN).
 	Connect time.Duration
 	// TLSHandshake bounds a TLS handshake after the connect.
@@ -40,10 +43,25 @@ type Timeouts struct {
 	// EphemeralWait an image's readiness when the definition gives no
 	// wait.timeout; EphemeralAttempt one readiness attempt.
 	EngineCall, ContainerStep, ContainerClose, ContainerCleanup, EphemeralWait, EphemeralAttempt time.Duration
+
+	// BrowserLaunch bounds starting Chromium until its DevTools endpoint
+	// answers; BrowserClose disposing of a context and waiting for a killed
+	// browser to exit; PageCapture a failure capture (mask, screenshot,
+	// HTML); ProxyDial the pinning proxy's connection to the target;
+	// NetSettle waiting for host interfaces to settle before a page is used.
+	BrowserLaunch, BrowserClose, PageCapture, ProxyDial, NetSettle time.Duration
+	// PageAssert bounds a web-first assertion (HaveText, BeVisible, …): it
+	// retries until the page shows what is asserted or this much time has
+	// passed — long enough for a slow node's answer, short enough that a
+	// broken page fails the gate in seconds. PageNavigate bounds opening a
+	// page, and the navigation a click starts, until the new page's load
+	// event; PageAction waiting for an element to become actionable.
+	PageAssert, PageNavigate, PageAction time.Duration
 }
 
 // Default are the bounds piv uses.
 var Default = Timeouts{
+	Run:              15 * time.Minute,
 	Connect:          3 * time.Second,
 	TLSHandshake:     5 * time.Second,
 	ResponseHeader:   10 * time.Second,
@@ -59,4 +77,12 @@ var Default = Timeouts{
 	ContainerCleanup: 60 * time.Second,
 	EphemeralWait:    60 * time.Second,
 	EphemeralAttempt: 2 * time.Second,
+	BrowserLaunch:    30 * time.Second,
+	BrowserClose:     5 * time.Second,
+	PageCapture:      10 * time.Second,
+	ProxyDial:        5 * time.Second,
+	NetSettle:        5 * time.Second,
+	PageAssert:       5 * time.Second,
+	PageNavigate:     15 * time.Second,
+	PageAction:       10 * time.Second,
 }
