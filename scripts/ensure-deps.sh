@@ -10,6 +10,15 @@ command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || need+=(haproxy
 command -v certutil >/dev/null 2>&1 || need+=(libnss3-tools)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v xmllint >/dev/null 2>&1 || need+=(libxml2-utils)  # junit.xml schema tests (pkg/report)
+if [ "${1:-}" = "--docker" ]; then
+  # What make test needs beyond the demo: the Ansible reference roll
+  # (examples/ansible), the piv image's Debian base (images/piv), and the
+  # shells whose completion scripts are checked (cli).
+  command -v ansible-playbook >/dev/null 2>&1 || need+=(ansible)
+  command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
+  command -v zsh >/dev/null 2>&1 || need+=(zsh)
+  command -v fish >/dev/null 2>&1 || need+=(fish)
+fi
 
 if [ ${#need[@]} -gt 0 ]; then
   cmd="apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${need[*]}"
