@@ -2,6 +2,8 @@ package cli
 
 import (
 	"bytes"
+	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -15,6 +17,7 @@ import (
 	"time"
 
 	"github.com/piv-gate/piv/fixtures/quoteapp/app"
+	"github.com/piv-gate/piv/internal/fleettest"
 )
 
 // plainFleet is the issue 10 workload: the demo quote app on three nodes
@@ -149,49 +152,77 @@ func BenchmarkB4Floor(b *testing.B) {
 	benchProcess(b, nil, bin, func(int) []string { return urls })
 }
 
-// W1: technical PIV + the API round trip on 3 nodes + the service, --fleet.
+// W1: technical PIV + the API round trip on 3 nodes + the service with
+// --fleet, on the gate benchmark's fleet (TLS, 5 ms added latency, two ports).
 func BenchmarkW1(b *testing.B) {
-	dir, _ := plainFleet(b)
+	f, _ := benchFleet(b)
 	out := b.TempDir()
-	benchProcess(b, benchEnv, pivBin, func(i int) []string {
+	benchProcess(b, nil, pivBin, func(i int) []string {
 		return []string{"run", "quote", "--fleet", "--label-filter", "technical || (functional && !browser)", "--settle", "0s",
-			"--config", dir, "--out", filepath.Join(out, fmt.Sprint(i))}
+			"--config", f.Dir, "--out", filepath.Join(out, fmt.Sprint(i))}
 	})
 }
 
-// W1Floor: a bare net/http client doing the same round trips (port, health,
-// version, POST a quote and GET it back) on the four targets concurrently.
+// W1Floor: a bare net/http client doing the same round trips concurrently
+// on the four targets (fresh transports, as a new process has): both ports,
+// health, version, and the API journey (POST a quote, GET it back).
 func BenchmarkW1Floor(b *testing.B) {
-	_, urls := plainFleet(b)
+	f, port := benchFleet(b)
+	pool := f.CA.Pool()
+	targets := []string{f.LBAddr}
+	for _, n := range f.Nodes {
+		targets = append(targets, n.Addr)
+	}
+	base := "https://" + fleettest.Host + ":" + f.Port()
 	var times []time.Duration
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		start := time.Now()
 		var wg sync.WaitGroup
-		for _, u := range urls {
+		for _, addr := range targets {
+			host, _, _ := net.SplitHostPort(addr)
+			c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{ServerName: fleettest.Host, RootCAs: pool},
+				DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+					return (&net.Dialer{}).DialContext(ctx, network, addr)
+				}}, Timeout: 10 * time.Second}
+			for _, a := range []string{addr, fmt.Sprintf("%s:%d", host, port)} {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					if conn, err := net.Dial("tcp", a); err == nil {
+						conn.Close()
+					}
+				}()
+			}
+			for _, p := range []string{"/health", "/version"} {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					if r, err := c.Get(base + p); err == nil {
+						io.Copy(io.Discard, r.Body)
+						r.Body.Close()
+					} else {
+						b.Error(err)
+					}
+				}()
+			}
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				c := &http.Client{Transport: &http.Transport{}, Timeout: 10 * time.Second}
-				host := strings.TrimSuffix(strings.TrimPrefix(u, "http://"), "/")
-				if conn, err := net.Dial("tcp", host); err == nil {
-					conn.Close()
-				}
-				for _, p := range []string{"health", "version"} {
-					if r, err := c.Get(u + p); err == nil {
-						io.Copy(io.Discard, r.Body)
-						r.Body.Close()
-					}
-				}
-				r, err := c.Post(u+"api/quotes", "application/json", strings.NewReader(`{"product":"motor","driverAge":35}`))
+				r, err := c.Post(base+"/api/quotes", "application/json", strings.NewReader(`{"product":"motor","driverAge":35}`))
 				if err != nil {
 					b.Error(err)
 					return
 				}
 				body, _ := io.ReadAll(r.Body)
 				r.Body.Close()
-				id := strings.SplitN(strings.SplitN(string(body), `"id":"`, 2)[1], `"`, 2)[0]
-				if r, err := c.Get(u + "api/quotes/" + id); err == nil {
+				parts := strings.SplitN(string(body), `"id":"`, 2)
+				if len(parts) < 2 {
+					b.Errorf("no id in %s", body)
+					return
+				}
+				id := strings.SplitN(parts[1], `"`, 2)[0]
+				if r, err := c.Get(base + "/api/quotes/" + id); err == nil {
 					io.Copy(io.Discard, r.Body)
 					r.Body.Close()
 				}
