@@ -27,7 +27,7 @@ func Attach(name, contentType string, data []byte) {
 	if strings.HasPrefix(contentType, "text/") || strings.Contains(contentType, "json") || strings.Contains(contentType, "xml") {
 		data = secret.RedactBytes(data)
 	}
-	rel := filepath.Join("attachments", fmt.Sprintf("%03d-%s", r.nextAttachment(), unsafeName.ReplaceAllString(name, "_")))
+	rel := filepath.Join("attachments", fmt.Sprintf("%03d-%s", r.nextAttachment(), safeAttachmentName(name)))
 	if r.OutDir == "" {
 		return
 	}
@@ -40,7 +40,25 @@ func Attach(name, contentType string, data []byte) {
 		ginkgo.GinkgoWriter.Printf("piv: cannot write attachment %s: %v\n", rel, err)
 		return
 	}
-	ginkgo.AddReportEntry(AttachmentEntry, gate.Attachment{Name: name, ContentType: contentType, Path: rel}, ginkgo.ReportEntryVisibilityNever)
+	ginkgo.AddReportEntry(AttachmentEntry, gate.Attachment{Name: secret.Redact(name), ContentType: contentType, Path: rel}, ginkgo.ReportEntryVisibilityNever)
+}
+
+// safeAttachmentName is name as it may appear in a path, gate.json, JUnit,
+// report.html and stdout: secrets redacted first, in every form, and only
+// then cut to [A-Za-z0-9._-] — sanitising first would turn a secret into a
+// form the redactor no longer recognises ("p&ss w" -> "p_ss_w"). The
+// sanitised name is checked again (a name that only becomes a secret's
+// form once sanitised) and loses its secret-looking part the same way.
+func safeAttachmentName(name string) string {
+	clean := func(s string) string { return unsafeName.ReplaceAllString(s, "_") }
+	n := clean(secret.Redact(name))
+	if secret.Contains([]byte(n)) {
+		n = clean(secret.Redact(n))
+	}
+	if secret.Contains([]byte(n)) {
+		n = "attachment"
+	}
+	return n
 }
 
 // attachCapture attaches a failure capture: the screenshot and the page

@@ -19,24 +19,49 @@ import (
 // recorded on the run (Run.MissingSecrets) so the gate says which variable
 // to export instead of failing the node. A pipeline's unset secret would
 // otherwise roll back a good release.
+//
+// A value piv cannot redact safely is the same configuration error: blank
+// or only whitespace (an empty pipeline variable with a newline), shorter
+// than 4 bytes (redacting it would mangle every report, so it would not
+// be redacted at all), or not valid UTF-8 (its forms cannot all be
+// matched). It is recorded on the run like a missing one, so the gate
+// exits 2 naming the variable rather than failing the node.
 func Secret(name string) secret.Secret {
 	ginkgo.GinkgoHelper()
 	v, ok := os.LookupEnv(name)
 	if !ok || v == "" {
-		if r := Current(); r != nil {
-			r.missingSecret(name)
-		}
+		secretUnusable(name)
 		failf("%s", MissingSecretsReason([]string{name}))
 	}
-	if len(v) < 4 {
-		failf("secret %s is shorter than 4 characters: too short to redact safely", name)
-	}
-	if !utf8.ValidString(v) {
-		// Registered anyway: whatever is printed next is still redacted.
-		secret.Register(v)
-		failf("secret %s is not valid UTF-8: it cannot be redacted in every form", name)
+	if why := unusableSecret(v); why != "" {
+		if len(v) >= 4 && strings.TrimSpace(v) != "" {
+			// Registered anyway (invalid UTF-8): whatever is printed next
+			// is still redacted as well as it can be.
+			secret.Register(v)
+		}
+		secretUnusable(name)
+		failf("secret %s is unusable: %s: export a usable value in the environment that runs piv (a configuration error, not a verdict)", name, why)
 	}
 	return secret.New(name, v)
+}
+
+// unusableSecret says why v cannot be a secret, or "".
+func unusableSecret(v string) string {
+	switch {
+	case strings.TrimSpace(v) == "":
+		return "it is blank (only whitespace)"
+	case len(v) < 4:
+		return "it is shorter than 4 bytes, too short to redact safely"
+	case !utf8.ValidString(v):
+		return "it is not valid UTF-8, so it cannot be redacted in every form"
+	}
+	return ""
+}
+
+func secretUnusable(name string) {
+	if r := Current(); r != nil {
+		r.missingSecret(name)
+	}
 }
 
 func (r *Run) missingSecret(name string) {
@@ -48,7 +73,8 @@ func (r *Run) missingSecret(name string) {
 }
 
 // MissingSecrets lists, in the order first asked for, the secrets a spec
-// read with Secret whose variable was unset or empty. Non-empty means the
+// read with Secret whose variable was unset, empty or unusable (blank,
+// shorter than 4 bytes, not UTF-8). Non-empty means the
 // run is a configuration error (exit 2) whatever the checks say: the gate
 // could not verify what it was asked to, and the deployment is not to
 // blame. MissingSecretsReason says it in words for gate.json.
