@@ -9,12 +9,21 @@
 // It judges only what gates recorded: a check of the record's items that
 // passed on that node in that run. A run that did not check every item (an
 // older record, a narrowed filter) is neither a pass nor a failure.
+//
+// Only a gate whose own verdict is pass verifies: a gate that failed (the
+// pipeline rolled that node back) or was inconclusive (timed out, aborted)
+// did not let the deploy go on, whatever its record checks say, so it counts
+// as the node seen failing ("verdict fail" among the failed items). A runId
+// that two reports claim for different nodes or apps (a copied gate.json)
+// verifies nothing: runIds are unique per run, so one of them is not what it
+// says, and evidence cannot tell which.
 package evidence
 
 import (
 	"bytes"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"io/fs"
 	"os"
@@ -26,6 +35,7 @@ import (
 
 	"github.com/tidwall/gjson"
 
+	"github.com/piv-gate/piv/pkg/gate"
 	"github.com/piv-gate/piv/pkg/remediation"
 )
 
@@ -171,6 +181,9 @@ type obs struct {
 	at     time.Time
 	run    Run
 	failed []string
+	// suspicious: the run's runId is claimed by another report for other
+	// nodes (scanner.dup); it counts for nothing.
+	suspicious bool
 }
 
 // nodeState is all that is kept per node while streaming: a few runs.
@@ -183,6 +196,9 @@ type nodeState struct {
 	inexact                 bool
 	lastSeen                *obs
 	runs, partial, failures int
+	// suspicious: runs that claimed this node under a runId another
+	// report claims for other nodes (see scanner.claims); they verify nothing.
+	suspicious []string
 }
 
 func earlier(a, b *obs) bool {
@@ -206,21 +222,100 @@ func Build(o Options) (*Report, error) {
 	for _, it := range items {
 		rep.Items = append(rep.Items, it.Key)
 	}
-	states := map[string]map[string]*nodeState{}
-	for _, a := range o.Apps {
-		states[a.Name] = map[string]*nodeState{}
-		for _, n := range a.Nodes {
-			states[a.Name][n] = &nodeState{}
-		}
-	}
+	var states map[string]map[string]*nodeState
 	s := &scanner{rec: rec, items: items, linkBase: o.LinkBase, until: now}
 
 	// Pass 1: per node, first and last pass, last failure, counts, and the
 	// first pass after the last failure while it can be kept exactly (see
 	// nodeState.after).
-	err := s.walk(o.Dirs, &rep.Scan, func(app, node string, ob obs, complete bool) {
+	pass1 := func(scan *Scan) error {
+		states = map[string]map[string]*nodeState{}
+		for _, a := range o.Apps {
+			states[a.Name] = map[string]*nodeState{}
+			for _, n := range a.Nodes {
+				states[a.Name][n] = &nodeState{}
+			}
+		}
+		return s.walk(o.Dirs, scan, pass1obs(states))
+	}
+	err := pass1(&rep.Scan)
+	if err != nil {
+		return nil, err
+	}
+	// A runId claimed by two reports for different nodes was already
+	// counted where it was seen first: count everything again, with those
+	// runs set aside. Only a copied or forged report costs this second walk.
+	if len(s.dup) > 0 {
+		files := rep.Scan.Files
+		rep.Scan = Scan{Dirs: rep.Scan.Dirs}
+		if err := pass1(&rep.Scan); err != nil {
+			return nil, err
+		}
+		rep.Scan.Reread += files
+		ids := make([]string, 0, len(s.dup))
+		for id := range s.dup {
+			ids = append(ids, id)
+		}
+		sort.Strings(ids)
+		for _, id := range ids {
+			if len(rep.Scan.Problems) < maxProblems {
+				rep.Scan.Problems = append(rep.Scan.Problems, fmt.Sprintf("runId %q is claimed by more than one report for different nodes or apps (a copied gate.json?): none of them counts", id))
+			}
+		}
+	}
+	// Pass 2, only when reports came out of time order around a failure
+	// (a node that failed, and passed both before and after, seen in an
+	// order that hid which pass came first after it), and only over the
+	// folders that held the affected apps' reports. Streaming twice keeps
+	// memory flat where keeping every run's outcome would grow with the
+	// reports.
+	var again []string
+	seenDir := map[string]bool{}
+	for app, ns := range states {
+		for _, st := range ns {
+			if !st.inexact {
+				continue
+			}
+			st.passAfterFail = nil
+			for d := range s.appDirs[app] {
+				if !seenDir[d] {
+					seenDir[d] = true
+					again = append(again, d)
+				}
+			}
+		}
+	}
+	if len(again) > 0 {
+		sort.Strings(again)
+		var scan2 Scan
+		if err := s.walk(again, &scan2, func(app, node string, ob obs, complete bool) {
+			st := states[app][node]
+			if st == nil || !st.inexact || !complete || len(ob.failed) > 0 || !ob.at.After(st.lastFail.at) {
+				return
+			}
+			if earlier(st.passAfterFail, &ob) {
+				c := ob
+				st.passAfterFail = &c
+			}
+		}); err != nil {
+			return nil, err
+		}
+		rep.Scan.Reread += scan2.Files
+	}
+	return finish(rec, o, rep, states, now), nil
+}
+
+// pass1obs folds one run's outcome on one node into states.
+func pass1obs(states map[string]map[string]*nodeState) func(app, node string, ob obs, complete bool) {
+	return func(app, node string, ob obs, complete bool) {
 		st := states[app][node]
 		if st == nil {
+			return
+		}
+		if ob.suspicious {
+			if len(st.suspicious) < 3 {
+				st.suspicious = append(st.suspicious, ob.run.ID)
+			}
 			return
 		}
 		switch {
@@ -263,50 +358,12 @@ func Build(o Options) (*Report, error) {
 			c := ob
 			st.lastSeen = &c
 		}
-	})
-	if err != nil {
-		return nil, err
 	}
-	// Pass 2, only when reports came out of time order around a failure
-	// (a node that failed, and passed both before and after, seen in an
-	// order that hid which pass came first after it), and only over the
-	// folders that held the affected apps' reports. Streaming twice keeps
-	// memory flat where keeping every run's outcome would grow with the
-	// reports.
-	var again []string
-	seenDir := map[string]bool{}
-	for app, ns := range states {
-		for _, st := range ns {
-			if !st.inexact {
-				continue
-			}
-			st.passAfterFail = nil
-			for d := range s.appDirs[app] {
-				if !seenDir[d] {
-					seenDir[d] = true
-					again = append(again, d)
-				}
-			}
-		}
-	}
-	if len(again) > 0 {
-		sort.Strings(again)
-		var scan2 Scan
-		if err := s.walk(again, &scan2, func(app, node string, ob obs, complete bool) {
-			st := states[app][node]
-			if st == nil || !st.inexact || !complete || len(ob.failed) > 0 || !ob.at.After(st.lastFail.at) {
-				return
-			}
-			if earlier(st.passAfterFail, &ob) {
-				c := ob
-				st.passAfterFail = &c
-			}
-		}); err != nil {
-			return nil, err
-		}
-		rep.Scan.Reread = scan2.Files
-	}
+}
 
+// finish judges every app from the nodes' states and fills the SLA and the
+// timeline.
+func finish(rec *remediation.Record, o Options, rep *Report, states map[string]map[string]*nodeState, now time.Time) *Report {
 	rep.Timeline = append(rep.Timeline, Event{At: rec.DetectedAt, Kind: "detected", Text: fmt.Sprintf("%s detected (%s)", rec.ID, joinOr(rec.CVEs, "no CVE listed"))})
 	var overall SLAResult
 	overall.Status = Met
@@ -375,7 +432,7 @@ func Build(o Options) (*Report, error) {
 		rep.Timeline = append(rep.Timeline, Event{At: now, Kind: "now", Text: "as of"})
 	}
 	sort.SliceStable(rep.Timeline, func(i, j int) bool { return rep.Timeline[i].At.Before(rep.Timeline[j].At) })
-	return rep, nil
+	return rep
 }
 
 func rank(s string) int {
@@ -442,7 +499,9 @@ func judgeApp(rec *remediation.Record, a App, states map[string]*nodeState, now 
 			*tl = append(*tl, Event{At: st.lastFail.at, Kind: "failed", App: a.Name, Node: n, Run: nr.LastFailure, Text: fmt.Sprintf("%s %s not fixed: %s", a.Name, n, joinOr(st.lastFail.failed, ""))})
 		default:
 			nr.Status = Unverified
-			if st.partial > 0 {
+			if len(st.suspicious) > 0 {
+				pending = append(pending, fmt.Sprintf("%s claimed only by run(s) %s whose runId another report claims for a different node or app (a copied gate.json?)", n, strings.Join(st.suspicious, ", ")))
+			} else if st.partial > 0 {
 				pending = append(pending, fmt.Sprintf("%s never checked on every item (%d partial run(s))", n, st.partial))
 			} else {
 				pending = append(pending, n+" never gated with the record")
@@ -541,6 +600,11 @@ type scanner struct {
 	data    []byte    // the file being read; reused for the next
 	doc     gateDoc
 	needle  []byte
+	// claims: per runId of a matching run, a hash of the app and nodes it
+	// claims (8 bytes a run of this record, not the report); dup: the
+	// runIds claimed for different ones.
+	claims map[string]uint64
+	dup    map[string]bool
 }
 
 const maxProblems = 20
@@ -706,6 +770,44 @@ func (s *scanner) read(path string) error {
 	return nil
 }
 
+// claim records that runID claims app's nodes, and reports whether the
+// runId is suspicious: empty, or claimed elsewhere for other nodes. The
+// same report copied to two folders (an archive beside the live reports)
+// claims the same nodes and is not suspicious.
+func (s *scanner) claim(runID, app string, nodes []string) bool {
+	if runID == "" {
+		return true
+	}
+	if s.dup[runID] {
+		return true
+	}
+	sorted := append([]string(nil), nodes...)
+	sort.Strings(sorted)
+	h := fnv.New64a()
+	h.Write([]byte(app))
+	for _, n := range sorted {
+		h.Write([]byte{0})
+		h.Write([]byte(n))
+	}
+	sum := h.Sum64()
+	if s.claims == nil {
+		s.claims = map[string]uint64{}
+	}
+	prev, ok := s.claims[runID]
+	if !ok {
+		s.claims[runID] = sum
+		return false
+	}
+	if prev == sum {
+		return false
+	}
+	if s.dup == nil {
+		s.dup = map[string]bool{}
+	}
+	s.dup[runID] = true
+	return true
+}
+
 func (s *scanner) emit(path string, scan *Scan, fn func(app, node string, ob obs, complete bool)) {
 	d := &s.doc
 	if d.Remediation == nil || d.Remediation.ID != s.rec.ID || !s.rec.HasApp(d.App) || d.StartedAt.IsZero() || d.StartedAt.After(s.until) {
@@ -762,6 +864,7 @@ func (s *scanner) emit(path string, scan *Scan, fn func(app, node string, ob obs
 		}
 	}
 	run := Run{ID: d.RunID, At: d.StartedAt.UTC(), Report: filepath.ToSlash(dir), Verdict: d.Verdict, Scope: d.Target.Scope}
+	suspicious := s.claim(d.RunID, d.App, order)
 	for _, node := range order {
 		st := byNode[node]
 		complete := true
@@ -771,6 +874,16 @@ func (s *scanner) emit(path string, scan *Scan, fn func(app, node string, ob obs
 			}
 		}
 		sort.Strings(st.failed)
-		fn(d.App, node, obs{at: run.At, run: run, failed: st.failed}, complete)
+		// Only a gate that passed verifies: one that failed or was
+		// inconclusive stopped the deploy (or proved nothing), so the node
+		// is seen failing even when the record's own checks passed.
+		if d.Verdict != string(gate.Pass) && len(st.failed) == 0 {
+			v := d.Verdict
+			if v == "" {
+				v = "none"
+			}
+			st.failed = []string{"verdict " + v}
+		}
+		fn(d.App, node, obs{at: run.At, run: run, failed: st.failed, suspicious: suspicious}, complete)
 	}
 }
