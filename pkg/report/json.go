@@ -3,6 +3,8 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 
@@ -85,4 +87,55 @@ func WriteFileAtomic(path string, data []byte) error {
 		d.Close()
 	}
 	return nil
+}
+
+// RedactJSON applies redact to every string of the JSON text b — object
+// keys and string values — and to nothing else, so the result is still
+// valid JSON with the same shape and layout. Redacting the serialized
+// bytes instead breaks the document when a secret is also JSON syntax or a
+// key ("null", "pass", `", "`): the mask replaces the syntax. Each string
+// is decoded before redact sees it (so a JSON-escaped secret is the
+// secret again) and encoded back only when redact changed it, HTML left
+// unescaped as JSON writes it. Numbers, true, false and null are left as
+// they are. b must be valid JSON (report.JSON's output); an error says
+// where it is not.
+func RedactJSON(b []byte, redact func(string) string) ([]byte, error) {
+	if !json.Valid(b) {
+		return nil, errors.New("report: RedactJSON: not valid JSON")
+	}
+	out := make([]byte, 0, len(b))
+	for i := 0; i < len(b); {
+		if b[i] != '"' {
+			out = append(out, b[i])
+			i++
+			continue
+		}
+		// b is valid JSON, so a quote outside a string opens one; find its
+		// end past escaped characters.
+		j := i + 1
+		for b[j] != '"' {
+			if b[j] == '\\' {
+				j++
+			}
+			j++
+		}
+		tok := b[i : j+1]
+		var s string
+		if err := json.Unmarshal(tok, &s); err != nil {
+			return nil, fmt.Errorf("report: RedactJSON: string at %d: %w", i, err)
+		}
+		if r := redact(s); r != s {
+			var buf bytes.Buffer
+			enc := json.NewEncoder(&buf)
+			enc.SetEscapeHTML(false)
+			if err := enc.Encode(r); err != nil {
+				return nil, err
+			}
+			out = append(out, bytes.TrimSuffix(buf.Bytes(), []byte("\n"))...)
+		} else {
+			out = append(out, tok...)
+		}
+		i = j + 1
+	}
+	return out, nil
 }

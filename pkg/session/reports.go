@@ -1,6 +1,7 @@
 package session
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 
@@ -51,10 +52,23 @@ func WriteReports(res *gate.Result, dir, summary, stepSummary string) error {
 	return writeGateJSON(res, dir)
 }
 
+// writeGateJSON writes gate.json redacted string by string
+// (report.RedactJSON): a secret that is also JSON syntax or a key ("null",
+// "pass") must not turn the record into invalid JSON. What is still left
+// (a secret that is only digits, shown as a number) is redacted in the
+// bytes when the result stays valid JSON.
 func writeGateJSON(res *gate.Result, dir string) error {
 	j, err := report.JSON(res)
 	if err != nil {
 		return err
 	}
-	return report.WriteFileAtomic(filepath.Join(dir, "gate.json"), secret.RedactBytes(j))
+	if j, err = report.RedactJSON(j, secret.Redact); err != nil {
+		return err
+	}
+	if secret.Contains(j) {
+		if b := secret.RedactBytes(j); json.Valid(b) {
+			j = b
+		}
+	}
+	return report.WriteFileAtomic(filepath.Join(dir, "gate.json"), j)
 }
