@@ -605,6 +605,9 @@ type scanner struct {
 	// runIds claimed for different ones.
 	claims map[string]uint64
 	dup    map[string]bool
+	// partVerdict: per node, its part's verdict in a fleet gate that
+	// failed (nil otherwise: the gate's verdict is every node's).
+	partVerdict map[string]string
 }
 
 const maxProblems = 20
@@ -717,6 +720,29 @@ func (s *scanner) parse() error {
 		d.Remediation = &struct {
 			ID string `json:"id"`
 		}{ID: str(v)}
+	}
+	// A fleet gate that failed is the worst of its targets: each node is
+	// judged by its own part, re-decided from the checks that targeted it
+	// (gate.DecideRun, as gate.Combine decided the part), so one bad node
+	// does not make the good ones failing. An inconclusive fleet (timed
+	// out, aborted) proved nothing on any node.
+	s.partVerdict = nil
+	if d.Target.Scope == "fleet" && d.Verdict == string(gate.Fail) {
+		parts := map[string]*gate.Result{}
+		gjson.Get(doc, "checks").ForEach(func(_, c gjson.Result) bool {
+			t := c.Get("target").String()
+			if parts[t] == nil {
+				parts[t] = &gate.Result{}
+			}
+			parts[t].Checks = append(parts[t].Checks, gate.Check{Name: c.Get("name").String(), State: gate.State(c.Get("state").String()),
+				Blocking: c.Get("blocking").Bool(), Precondition: c.Get("precondition").Bool()})
+			return true
+		})
+		s.partVerdict = map[string]string{}
+		for t, r := range parts {
+			gate.DecideRun(r, gate.Policy{}, gate.Facts{SpecsSelected: -1})
+			s.partVerdict[strings.Clone(t)] = string(r.Verdict)
+		}
 	}
 	gjson.Get(doc, "checks").ForEach(func(_, c gjson.Result) bool {
 		ob := c.Get("observed")
@@ -877,8 +903,11 @@ func (s *scanner) emit(path string, scan *Scan, fn func(app, node string, ob obs
 		// Only a gate that passed verifies: one that failed or was
 		// inconclusive stopped the deploy (or proved nothing), so the node
 		// is seen failing even when the record's own checks passed.
-		if d.Verdict != string(gate.Pass) && len(st.failed) == 0 {
-			v := d.Verdict
+		v := d.Verdict
+		if pv, ok := s.partVerdict[node]; ok {
+			v = pv
+		}
+		if v != string(gate.Pass) && len(st.failed) == 0 {
 			if v == "" {
 				v = "none"
 			}
