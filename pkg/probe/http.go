@@ -116,7 +116,8 @@ func (f HTTPFact) Incomplete() string {
 
 // JSON reads a gjson path ("status", "checks.db") from the body. A missing
 // path or a non-JSON body gives a Result whose Exists() is false. It does
-// not check that the body is JSON at all: judges do (verify), first.
+// not check that the body is JSON at all, nor that the path names one value
+// (a repeated key gives the first): judges do (verify), first.
 func (f HTTPFact) JSON(path string) gjson.Result {
 	return gjson.GetBytes(f.Body, path)
 }

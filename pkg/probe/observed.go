@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/piv-gate/piv/pkg/jsondup"
 )
 
 // The Observed methods describe a fact as gate.json's checks[].observed
@@ -16,7 +18,8 @@ import (
 
 // Observed describes an HTTP answer; jsonPaths are the gjson paths a check
 // judged, reported with the values found (null when missing), and only when
-// the body is a whole JSON document.
+// the body is a whole JSON document with no key repeated: a repeated key's
+// value depends on the parser, so jsonDuplicateKey says which key instead.
 func (f HTTPFact) Observed(jsonPaths ...string) map[string]any {
 	m := map[string]any{"url": f.URL, "seconds": seconds(f.Elapsed)}
 	if f.Err != "" {
@@ -37,6 +40,12 @@ func (f HTTPFact) Observed(jsonPaths ...string) map[string]any {
 		m["servedBy"] = f.ServedBy
 	}
 	if len(jsonPaths) > 0 && f.Complete && gjson.ValidBytes(f.Body) {
+		if dup, err := jsondup.Find(f.Body); dup != nil || err != nil {
+			if dup != nil {
+				m["jsonDuplicateKey"] = dup.Error()
+			}
+			return m
+		}
 		vals := make(map[string]any, len(jsonPaths))
 		for _, p := range jsonPaths {
 			if r := gjson.GetBytes(f.Body, p); r.Exists() {

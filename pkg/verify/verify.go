@@ -16,6 +16,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/piv-gate/piv/pkg/config"
+	"github.com/piv-gate/piv/pkg/jsondup"
 	"github.com/piv-gate/piv/pkg/probe"
 	"github.com/piv-gate/piv/pkg/target"
 )
@@ -97,6 +98,12 @@ func Version(f probe.HTTPFact, v *config.Version, expected string, t target.Targ
 // text/plain) and the whole body must then still parse. Any other declared
 // type (text/html, application/xml) is another kind of answer, whatever it
 // embeds.
+//
+// A document with a key repeated in one object, at any depth, is not one
+// either: gjson would judge the first value while the application's own
+// clients (encoding/json, JSON.parse) read the last, so {"status":"UP",…,
+// "status":"DOWN"} would pass a node its users see as down. Every judge of
+// a JSON body comes through here before reading a value with gjson.
 func notJSON(f probe.HTTPFact) string {
 	if f.ContentType != "" {
 		mt, _, err := mime.ParseMediaType(f.ContentType)
@@ -113,6 +120,12 @@ func notJSON(f probe.HTTPFact) string {
 			return "expected a JSON body, got an empty body"
 		}
 		return "expected a JSON body, but the body is not valid JSON"
+	}
+	switch dup, err := jsondup.Find(f.Body); {
+	case err != nil:
+		return "expected a JSON body, but the body is not valid JSON: " + err.Error()
+	case dup != nil:
+		return "expected a JSON body with one value per key, got an ambiguous document: " + dup.Error()
 	}
 	return ""
 }
