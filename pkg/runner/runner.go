@@ -18,11 +18,13 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/onsi/ginkgo/v2"
 	"github.com/onsi/ginkgo/v2/formatter"
 	"github.com/onsi/ginkgo/v2/types"
 	"github.com/onsi/gomega"
+	"github.com/onsi/gomega/format"
 
 	"github.com/piv-gate/piv/pkg/config"
 	"github.com/piv-gate/piv/pkg/gate"
@@ -309,6 +311,13 @@ func runSpecs(ctx context.Context, o Options, progress io.Writer) (*types.Report
 	os.Setenv("GINKGO_EDITOR_INTEGRATION", "true")
 	ginkgo.GinkgoWriter.TeeTo(stream)
 	gomega.RegisterFailHandler(ginkgo.Fail)
+	// Gomega cuts long values (a diff's context, objects past 4000 bytes)
+	// before piv sees the message: a secret cut in two is no longer
+	// redactable, and "...gTail0123..." gives part of it away. Values are
+	// therefore printed whole, redacted, and only then bounded
+	// (boundedMessage, in redactResult).
+	format.TruncatedDiff = false
+	format.MaxLength = 0
 
 	capturedMu.Lock()
 	captured = nil
@@ -362,16 +371,17 @@ func toChecks(r *types.Report, outDir string) ([]gate.Check, error) {
 		if s.State == types.SpecStateSkipped && s.Failure.Message == "" {
 			continue // filtered out
 		}
-		if s.State == types.SpecStatePending {
-			continue
-		}
+		pending := s.State == types.SpecStatePending
 		ls := s.Labels()
 		labels = append(labels, ls...)
 		c := gate.Check{
-			Name:            strings.Join(append(append([]string{}, s.ContainerHierarchyTexts...), s.LeafNodeText), " "),
-			Labels:          visibleLabels(ls),
-			State:           state(s),
-			Blocking:        !contains(ls, "advisory"),
+			Name:   strings.Join(append(append([]string{}, s.ContainerHierarchyTexts...), s.LeafNodeText), " "),
+			Labels: visibleLabels(ls),
+			State:  state(s),
+			// A pending spec (PIt) is listed, so it does not vanish from the
+			// record, but cannot block: its author declared it not part of
+			// the gate yet.
+			Blocking:        !contains(ls, "advisory") && !pending,
 			Attempts:        max(s.NumAttempts, 1),
 			DurationSeconds: s.RunTime.Seconds(),
 			Failure:         failure(s),
@@ -380,6 +390,9 @@ func toChecks(r *types.Report, outDir string) ([]gate.Check, error) {
 		}
 		if len(s.ContainerHierarchyTexts) > 0 {
 			c.Suite = strings.Fields(s.ContainerHierarchyTexts[0])[0]
+		}
+		if pending {
+			c.Failure = &gate.Failure{Message: "pending: declared but not implemented (PIt, PDescribe): not part of this gate"}
 		}
 		for _, e := range s.ReportEntries {
 			switch e.Name {
@@ -486,9 +499,12 @@ func contains(ls []string, l string) bool {
 	return false
 }
 
-// redactResult removes registered secrets from every text of the result.
+// redactResult removes registered secrets from every text of the result,
+// then bounds the failure messages and the reason: Gomega prints values
+// whole (see runSpecs), and a cut made before redaction could leave part
+// of a secret no form matches.
 func redactResult(r *gate.Result) {
-	r.Reason = secret.Redact(r.Reason)
+	r.Reason = boundedMessage(secret.Redact(r.Reason))
 	for i := range r.Checks {
 		c := &r.Checks[i]
 		c.Name = secret.Redact(c.Name)
@@ -496,10 +512,28 @@ func redactResult(r *gate.Result) {
 			c.Steps[j] = secret.Redact(c.Steps[j])
 		}
 		if c.Failure != nil {
-			c.Failure.Message = secret.Redact(c.Failure.Message)
+			c.Failure.Message = boundedMessage(secret.Redact(c.Failure.Message))
 			c.Failure.Step = secret.Redact(c.Failure.Step)
 		}
 	}
+}
+
+// MaxMessage bounds a failure message or reason in the reports, in bytes
+// (redacted text; the full message is in the progress on stderr).
+const MaxMessage = 8000
+
+// boundedMessage cuts an already redacted message to MaxMessage bytes, at
+// a character boundary, saying how much was left out. Only ever called on
+// redacted text.
+func boundedMessage(s string) string {
+	if len(s) <= MaxMessage {
+		return s
+	}
+	cut := MaxMessage
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + fmt.Sprintf("… [%d more bytes: the whole message is in the progress output]", len(s)-cut)
 }
 
 func anyInterrupted(checks []gate.Check) bool {
