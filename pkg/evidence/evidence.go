@@ -36,6 +36,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/piv-gate/piv/pkg/gate"
+	"github.com/piv-gate/piv/pkg/regularfile"
 	"github.com/piv-gate/piv/pkg/remediation"
 )
 
@@ -762,44 +763,15 @@ func (s *scanner) parse() error {
 // maxGateJSON bounds what is read of one file: a gate.json is kilobytes.
 const maxGateJSON = 64 << 20
 
-// read reads path into s.data, reusing its memory. A read that returns less
-// than asked is the end of a regular file, so most files cost one read.
+// read reads path into s.data, reusing its memory: only a regular file, at
+// most maxGateJSON (a FIFO or /dev/zero planted as a gate.json is a problem
+// line, not a hang).
 func (s *scanner) read(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	if cap(s.data) == 0 {
-		s.data = make([]byte, 0, 64<<10)
-	}
-	buf := s.data[:cap(s.data)]
-	n := 0
-	for {
-		if n == len(buf) {
-			if n >= maxGateJSON {
-				return fmt.Errorf("larger than %d MiB: not a gate.json", maxGateJSON>>20)
-			}
-			buf = append(buf, make([]byte, n)...)
-		}
-		m, err := f.Read(buf[n:])
-		n += m
-		if err == io.EOF || err == nil && (m == 0 || n < len(buf)) {
-			break
-		}
-		if err != nil {
-			s.data = buf[:0]
-			return err
-		}
-	}
-	s.data = buf[:n]
-	return nil
+	var err error
+	s.data, err = regularfile.Read(path, maxGateJSON, s.data)
+	return err
 }
 
-// claim records that runID claims app's nodes, and reports whether the
-// runId is suspicious: empty, or claimed elsewhere for other nodes. The
-// same report copied to two folders (an archive beside the live reports)
-// claims the same nodes and is not suspicious.
 func (s *scanner) claim(runID, app string, nodes []string) bool {
 	if runID == "" {
 		return true

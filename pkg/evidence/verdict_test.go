@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -117,5 +118,27 @@ func TestEvidenceDuplicateRunIDAcrossNodesVerifiesNothing(t *testing.T) {
 	}
 	if !strings.Contains(r.Apps[0].Reason, "app-02 claimed only by run") || !strings.Contains(strings.Join(r.Scan.Problems, "\n"), "claimed by more than one report") {
 		t.Fatalf("reason %q, problems %q: want the duplicate runId named", r.Apps[0].Reason, r.Scan.Problems)
+	}
+}
+
+// A FIFO or /dev/zero planted as a run's gate.json is a problem line: the
+// walk neither blocks on the FIFO nor reads zeros forever.
+func TestEvidenceFIFOAndDevZeroGateJSONAreProblems(t *testing.T) {
+	root := t.TempDir()
+	gateRun(t, root, "quote", "app-01", detected.Add(time.Hour), "CHG-2026-0412", fixed)
+	fifo := filepath.Join(root, "quote", "fifo-run")
+	zero := filepath.Join(root, "quote", "zero-run")
+	os.MkdirAll(fifo, 0o755)
+	os.MkdirAll(zero, 0o755)
+	if err := syscall.Mkfifo(filepath.Join(fifo, "gate.json"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.Symlink("/dev/zero", filepath.Join(zero, "gate.json"))
+	r := build(t, root, detected.Add(2*time.Hour), quote)
+	if r.Scan.Unreadable != 2 || !strings.Contains(strings.Join(r.Scan.Problems, "\n"), "not a regular file") {
+		t.Fatalf("scan %+v: want the FIFO and /dev/zero as unreadable", r.Scan)
+	}
+	if n := node(t, r, "quote", "app-01"); n.Status != Verified {
+		t.Fatalf("app-01 %+v", n)
 	}
 }
