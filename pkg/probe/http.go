@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	neturl "net/url"
 	"time"
 
 	"github.com/tidwall/gjson"
@@ -19,7 +20,16 @@ const MaxBody = 256 << 10
 
 // HTTPFact is one GET and what came back.
 type HTTPFact struct {
-	URL         string
+	URL string // as requested
+	// FinalURL is where the answer came from when redirects on the
+	// target's origin were followed to it ("" when none was).
+	FinalURL  string
+	Redirects int // redirects followed
+	// Redirect is the Location (made absolute) of a redirect the client
+	// did not follow: Target.HTTPClient follows only the target's own
+	// scheme, host and port. The 3xx is then the answer recorded, and
+	// Incomplete refuses it: what the target says lives elsewhere.
+	Redirect    string
 	Status      int // 0 when no response arrived (see Err)
 	Proto       string
 	Header      http.Header
@@ -71,6 +81,19 @@ func HTTPWithin(ctx context.Context, client *http.Client, url string, exchange t
 	f.Status, f.Proto, f.Header = resp.StatusCode, resp.Proto, resp.Header
 	f.ContentType = resp.Header.Get("Content-Type")
 	f.ServedBy = resp.Header.Get("X-Served-By")
+	if final := resp.Request.URL.String(); final != url {
+		f.FinalURL = final
+	}
+	for r := resp.Request; r != nil && r.Response != nil; r = r.Response.Request {
+		f.Redirects++
+	}
+	if isRedirect(resp.StatusCode) {
+		// net/http returns a redirect status with a Location only when
+		// CheckRedirect refused to follow it.
+		if loc, err := resp.Location(); err == nil {
+			f.Redirect = loc.String()
+		}
+	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxBody+1))
 	f.Elapsed = time.Since(start)
 	switch {
@@ -87,6 +110,16 @@ func HTTPWithin(ctx context.Context, client *http.Client, url string, exchange t
 	return f
 }
 
+// isRedirect is the statuses net/http follows when they carry a Location.
+func isRedirect(status int) bool {
+	switch status {
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther,
+		http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+		return true
+	}
+	return false
+}
+
 // bodyReason is reason for a failed body read. net/http reports a deadline
 // that ends mid-body as context.DeadlineExceeded or a wrapped "context
 // deadline exceeded" depending on where it struck; both are timeouts.
@@ -98,12 +131,15 @@ func bodyReason(err error, elapsed time.Duration) string {
 }
 
 // Incomplete says why f is not a whole answer that can be judged ("" when it
-// is): no response, a body over MaxBody, or a body cut short. Judges check it
-// before anything else, so nothing is ever judged on part of a body.
+// is): no response, a redirect off the target that was not followed, a body
+// over MaxBody, or a body cut short. Judges check it before anything else,
+// so nothing is ever judged on part of a body, nor on a redirect's page.
 func (f HTTPFact) Incomplete() string {
 	switch {
 	case f.Err != "":
 		return "no answer: " + f.Err
+	case f.Redirect != "":
+		return fmt.Sprintf("redirected to %s (status %d), not followed: a probe follows redirects only on the target's own scheme, host and port (%s)", f.Redirect, f.Status, origin(f.URL))
 	case f.Truncated:
 		return fmt.Sprintf("body exceeds %d bytes", MaxBody)
 	case f.BodyErr != "":
@@ -112,6 +148,15 @@ func (f HTTPFact) Incomplete() string {
 		return "body not read"
 	}
 	return ""
+}
+
+// origin is scheme://host:port of rawURL, for messages.
+func origin(rawURL string) string {
+	u, err := neturl.Parse(rawURL)
+	if err != nil {
+		return rawURL
+	}
+	return u.Scheme + "://" + u.Host
 }
 
 // JSON reads a gjson path ("status", "checks.db") from the body. A missing

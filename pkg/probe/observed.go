@@ -27,6 +27,13 @@ func (f HTTPFact) Observed(jsonPaths ...string) map[string]any {
 		return m
 	}
 	m["status"] = f.Status
+	if f.FinalURL != "" {
+		m["finalUrl"] = f.FinalURL
+		m["redirects"] = f.Redirects
+	}
+	if f.Redirect != "" {
+		m["redirectNotFollowed"] = f.Redirect
+	}
 	m["contentType"] = f.ContentType
 	m["bodyBytes"] = len(f.Body)
 	m["complete"] = f.Complete

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/piv-gate/piv/pkg/config"
@@ -182,7 +183,12 @@ func (t Target) Transport() *http.Transport {
 }
 
 // HTTPClient returns a client over transport that adds the target's headers.
-// Redirects are followed (at most 5) only within the service host.
+// Redirects are followed (at most 5) only within the target's origin: the
+// same scheme, host and port (SameOrigin). Another port of the same host is
+// another server (an old instance, a side port) and plain HTTP is another
+// protocol; following them would judge that server's answer as this
+// target's. A redirect off the origin is not followed: the client returns
+// the 3xx response itself, Location included, for the caller to judge.
 func (t Target) HTTPClient(transport http.RoundTripper) *http.Client {
 	if transport == nil {
 		transport = t.Transport()
@@ -193,12 +199,33 @@ func (t Target) HTTPClient(transport http.RoundTripper) *http.Client {
 			if len(via) >= 5 {
 				return fmt.Errorf("stopped after 5 redirects")
 			}
-			if req.URL.Hostname() != t.Host() {
+			if !t.SameOrigin(req.URL) {
 				return http.ErrUseLastResponse
 			}
 			return nil
 		},
 	}
+}
+
+// SameOrigin reports whether u is on the target's scheme, host and port
+// (an absent port is the scheme's default), the only place its pinned
+// connections and trust stand for.
+func (t Target) SameOrigin(u *url.URL) bool {
+	return u.Scheme == t.URL.Scheme && strings.EqualFold(u.Hostname(), t.Host()) && effectivePort(u) == effectivePort(t.URL)
+}
+
+// effectivePort is u's port, or its scheme's default when none is written.
+func effectivePort(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	switch u.Scheme {
+	case "https":
+		return "443"
+	case "http":
+		return "80"
+	}
+	return ""
 }
 
 // URLFor joins a path to the service URL.

@@ -150,8 +150,9 @@ func LatencyAnswer(f probe.HTTPFact, tech config.Technical, t target.Target) str
 	return ""
 }
 
-// seen renders what came back, for a failure message: status, content
-// type, size and an excerpt of the body.
+// seen renders what came back, for a failure message: status, where it
+// came from when a redirect was followed, content type, size and an excerpt
+// of the body.
 func seen(f probe.HTTPFact) string {
 	if f.Status == 0 {
 		return ""
@@ -166,7 +167,11 @@ func seen(f probe.HTTPFact) string {
 	} else if !f.Complete {
 		size = fmt.Sprintf("%d bytes read", len(f.Body))
 	}
-	return fmt.Sprintf("\nseen: status %d, Content-Type %s, %s\nbody: %s", f.Status, ct, size, excerpt(f.Body))
+	from := ""
+	if f.FinalURL != "" {
+		from = fmt.Sprintf(" from %s (after %d redirects)", f.FinalURL, f.Redirects)
+	}
+	return fmt.Sprintf("\nseen: status %d%s, Content-Type %s, %s\nbody: %s", f.Status, from, ct, size, excerpt(f.Body))
 }
 
 // TLSTrusted: the chain verifies against the trust root and the certificate
