@@ -220,3 +220,93 @@ func TestFailureLocationIsTheSpecsLine(t *testing.T) {
 	}
 	t.Fatalf("no failed check:\n%s", r.explain())
 }
+
+// A blocking check that skips itself while running verified nothing: the
+// gate is inconclusive. A pending check is listed, and does not block.
+func TestSkippedAndPendingChecks(t *testing.T) {
+	f := selftestFleet(t, "settings: { mode: pass, absent: yes }\n")
+	r := pivRun(t, f, nil, "run", "quote", "--node", "app-01", "--label-filter", "functional")
+	wantExit(t, r, 3)
+	if !strings.Contains(r.gate.Reason, "skipped themselves while running") {
+		t.Fatalf("reason %q", r.gate.Reason)
+	}
+	found := false
+	for _, c := range r.gate.Checks {
+		if strings.Contains(c.Name, "is not written yet") {
+			found = c.State == gate.Skipped && !c.Blocking
+		}
+	}
+	if !found {
+		t.Fatalf("pending check not listed as skipped, non-blocking: %+v", r.gate.Checks)
+	}
+}
+
+// Signals a shell or an operator may send end the gate inconclusive with
+// gate.json, never with 129 or the usage code 2 (SIGQUIT's default).
+func TestSIGHUPAndSIGQUITAreInconclusive(t *testing.T) {
+	f := selftestFleet(t, "settings: { mode: hang }\n")
+	for _, sig := range []syscall.Signal{syscall.SIGHUP, syscall.SIGQUIT} {
+		out := t.TempDir()
+		cmd := exec.Command(pivBin, "run", "quote", "--node", "app-01", "--label-filter", "functional", "--config", f.Dir, "--out", out, "--timeout", "60s")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// Wait until the gate is running its specs (the hanging one).
+		for i := 0; i < 1000; i++ { // bounded: 1000 × 10 ms
+			if b, _ := os.ReadFile(out + "/.piv-lock"); strings.Contains(string(b), "token") {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		time.Sleep(300 * time.Millisecond)
+		cmd.Process.Signal(sig)
+		err := cmd.Wait()
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 3 {
+			t.Fatalf("%v: want exit 3, got %v", sig, err)
+		}
+		if g := readGate(t, out); g == nil || g.Verdict != gate.Inconclusive {
+			t.Fatalf("%v: gate.json %+v", sig, g)
+		}
+	}
+}
+
+// A suite that starts a process which outlives it (holding the gate's
+// output pipes) neither holds the gate nor turns its pass into a fault, and
+// the process goes with the gate.
+func TestGrandchildDoesNotHoldTheGate(t *testing.T) {
+	f := selftestFleet(t, "settings: { fault: fork }\n")
+	start := time.Now()
+	r := pivRun(t, f, nil, "run", "quote", "--node", "app-01", "--label-filter", "functional")
+	wantExit(t, r, 0)
+	if el := time.Since(start); el > 20*time.Second {
+		t.Fatalf("the gate waited %s for the suite's process", el)
+	}
+	b, _ := os.ReadFile(filepath.Join(r.out, "grandchild.pid"))
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	if pid <= 0 {
+		t.Fatal("the suite recorded no process")
+	}
+	for i := 0; i < 200; i++ { // bounded: 200 × 10 ms for the kill to land
+		if syscall.Kill(pid, 0) != nil {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("the suite's process %d is still running after the gate", pid)
+}
+
+// A suite writing a secret straight to the process's stdout and stderr
+// (in two writes) does not put it on piv's: the supervising parent learned
+// the secret in band before those bytes and redacts both streams.
+func TestSecretWrittenToStdioIsRedacted(t *testing.T) {
+	const value = "stdio-secret-7391"
+	f := selftestFleet(t, "settings: { fault: secret-stdio }\n")
+	r := pivRun(t, f, []string{"PIV_SELFTEST_SECRET=" + value}, "run", "quote", "--node", "app-01", "--label-filter", "functional")
+	wantExit(t, r, 0)
+	if strings.Contains(r.stdout+r.stderr, value) || strings.Contains(r.stdout+r.stderr, "PIV-SECRET") {
+		t.Fatalf("secret or marker on piv's output:\n%s", r.explain())
+	}
+	if !strings.Contains(r.stdout, "stdout: [REDACTED]") || !strings.Contains(r.stderr, "stderr: [REDACTED]") {
+		t.Fatalf("the suite's writes should be relayed, redacted:\n%s", r.explain())
+	}
+}

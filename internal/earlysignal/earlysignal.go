@@ -1,4 +1,4 @@
-// Package earlysignal catches SIGINT and SIGTERM as early as a Go program
+// Package earlysignal catches SIGINT, SIGTERM, SIGHUP and SIGQUIT as early as a Go program
 // can: in a package init that depends on nothing but os/signal, so Go's
 // initialization order runs it before the heavy inits of piv's dependencies
 // (testcontainers-go lists every process on the machine in its init, which
@@ -13,7 +13,12 @@ import (
 	"syscall"
 )
 
-// C receives SIGINT and SIGTERM from package init on.
+// C receives Signals from package init on.
 var C = make(chan os.Signal, 8)
 
-func init() { signal.Notify(C, syscall.SIGINT, syscall.SIGTERM) }
+// Signals are the ones caught: a terminal's Ctrl-C, a pipeline's stop, a
+// closed terminal, and SIGQUIT (whose default — a goroutine dump and exit 2,
+// the code for a usage error — would tell a deployer the wrong thing).
+var Signals = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT}
+
+func init() { signal.Notify(C, Signals...) }

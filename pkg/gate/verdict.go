@@ -47,7 +47,7 @@ func Decide(r *Result, p Policy, abort string) {
 // before the journeys it broke.
 func DecideRun(r *Result, p Policy, f Facts) {
 	r.Summary = Summary{}
-	var failed, flakyBlocking, panicked, interrupted []string
+	var failed, flakyBlocking, panicked, interrupted, skippedAtRun []string
 	blockingPassed, specsRan := 0, 0
 	for i := range r.Checks {
 		c := &r.Checks[i]
@@ -72,6 +72,11 @@ func DecideRun(r *Result, p Policy, f Facts) {
 			}
 		case Skipped:
 			r.Summary.Skipped++
+			// A blocking check that skipped itself while running (Skip())
+			// verified nothing; one the selection left out is not listed.
+			if c.Blocking && !c.Precondition && c.Failure != nil {
+				skippedAtRun = append(skippedAtRun, c.Name)
+			}
 		case Failed:
 			r.Summary.Failed++
 			if c.Blocking {
@@ -113,6 +118,8 @@ func DecideRun(r *Result, p Policy, f Facts) {
 		r.Verdict, r.Reason = Fail, fmt.Sprintf("%d blocking check(s) failed: %s", len(failed), list(failed))
 	case len(flakyBlocking) > 0:
 		r.Verdict, r.Reason = Fail, fmt.Sprintf("%d check(s) passed only on retry and --flaky=fail: %s", len(flakyBlocking), list(flakyBlocking))
+	case len(skippedAtRun) > 0:
+		r.Verdict, r.Reason = Inconclusive, fmt.Sprintf("%d blocking check(s) skipped themselves while running: %s — a skipped check verified nothing", len(skippedAtRun), list(skippedAtRun))
 	case selected == 0 || specsRan == 0:
 		r.Verdict, r.Reason = Inconclusive, "no checks were selected"+r.Selection.describe()+": nothing was verified"
 	case r.ExpectedVersion != "" && r.ObservedVersion == "":

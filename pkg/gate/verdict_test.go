@@ -28,6 +28,8 @@ func TestDecide(t *testing.T) {
 		{"only a precondition passed", []Check{{Name: "settle", State: Passed, Blocking: true, Precondition: true}, chk("adv", Passed, false)}, Policy{}, "", Inconclusive, "no blocking check passed"},
 		{"a precondition alone is nothing selected", []Check{{Name: "settle", State: Passed, Blocking: true, Precondition: true}}, Policy{}, "", Inconclusive, "no checks were selected"},
 		{"failed precondition fails", []Check{{Name: "settle", State: Failed, Blocking: true, Precondition: true}}, Policy{}, "", Fail, "settle"},
+		{"a blocking check that skipped itself", []Check{chk("a", Passed, true), {Name: "b", State: Skipped, Blocking: true, Failure: &Failure{Message: "skip"}}}, Policy{}, "", Inconclusive, "skipped themselves while running: b"},
+		{"a filtered or pending check does not count", []Check{chk("a", Passed, true), {Name: "p", State: Skipped, Blocking: false, Failure: &Failure{Message: "pending"}}}, Policy{}, "", Pass, ""},
 		{"root causes first, in run order", []Check{chk("technical port 8443", Failed, true), chk("a journey", Failed, true)}, Policy{}, "", Fail, "technical port 8443; a journey"},
 		{"flaky warns", []Check{chk("a", Flaky, true)}, Policy{}, "", Pass, ""},
 		{"flaky blocks on policy", []Check{chk("a", Flaky, true)}, Policy{FlakyBlocks: true}, "", Fail, "passed only on retry"},

@@ -75,14 +75,25 @@ func SupervisedChild(out string) (Child, bool) {
 	}
 	c := Child{RunID: os.Getenv(envRunID), token: tok}
 	if n, err := strconv.Atoi(os.Getenv(envReportFD)); err == nil && n > 2 {
+		// Processes a suite starts must not inherit the report pipe: they
+		// would hold it open past the gate's end.
+		syscall.CloseOnExec(n)
 		c.fd = os.NewFile(uintptr(n), "piv-supervisor")
-		fd := c.fd
-		secret.OnRegister(func(v string) {
-			fmt.Fprintf(fd, "secret %s\n", base64.StdEncoding.EncodeToString([]byte(v)))
-		})
 	}
+	// Each secret goes to the parent in band, on stderr itself, the moment
+	// it is registered and before it can be printed: the parent learns it
+	// before any later byte of that stream, so what a suite writes straight
+	// to stderr (and a Go runtime crash) is redacted as the parent relays
+	// it; the parent redacts the child's stdout, which it holds, at the end.
+	secret.OnRegister(func(v string) {
+		os.Stderr.WriteString(secretMarker + base64.StdEncoding.EncodeToString([]byte(v)) + "\n")
+	})
 	return c, true
 }
+
+// secretMarker starts an in-band secret on a supervised child's stderr; the
+// parent removes the line before anything is shown.
+const secretMarker = "\x1bPIV-SECRET "
 
 // ReportExit tells the parent the exit code this child is about to use.
 func (c Child) ReportExit(code int) {
@@ -137,11 +148,16 @@ func (g *Gate) supervise(ctx context.Context, exe string, args []string, stdout,
 	tail := &tailWriter{max: 8 << 10}
 	cmd.Stdout = &so
 	// Redacted as a stream (a secret split across writes is still caught),
-	// with the secrets the child hands over as it reads them.
+	// with the secrets the child hands over in band, in order.
 	errStream := secret.NewStream(stderr)
 	defer errStream.Close()
-	cmd.Stderr = io.MultiWriter(errStream, tail)
+	markers := &secretFilter{out: io.MultiWriter(errStream, tail)}
+	defer markers.Close()
+	cmd.Stderr = markers
 	cmd.ExtraFiles = []*os.File{pw}
+	// Once the child has exited, grandchildren a suite started must not
+	// hold the gate by keeping its output pipes open.
+	cmd.WaitDelay = 2 * time.Second
 	// Its own process group: a terminal's Ctrl-C reaches the parent, which
 	// forwards it once. If the parent dies, the child is told to stop.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
@@ -151,25 +167,21 @@ func (g *Gate) supervise(ctx context.Context, exe string, args []string, stdout,
 		return g.Fault("cannot start the gate process: " + err.Error()), 3, false
 	}
 	pw.Close()
+	// "exit N" arrives just before the child exits; it is taken as soon as
+	// it is read, not at the pipe's end (which a leaked descriptor could
+	// postpone for ever).
 	reported := make(chan string, 1)
 	go func() {
-		// "secret <base64>" lines as the child registers secrets, then
-		// "exit N" just before it exits.
-		last := ""
-		sc := bufio.NewScanner(io.LimitReader(pr, 16<<20))
-		sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+		sc := bufio.NewScanner(io.LimitReader(pr, 1<<20))
 		for sc.Scan() {
-			line := sc.Text()
-			if v, ok := strings.CutPrefix(line, "secret "); ok {
-				if b, err := base64.StdEncoding.DecodeString(v); err == nil {
-					secret.Register(string(b))
+			if line := strings.TrimSpace(sc.Text()); strings.HasPrefix(line, "exit ") {
+				select {
+				case reported <- line:
+				default:
 				}
-				continue
 			}
-			last = line
 		}
 		pr.Close()
-		reported <- last
 	}()
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
@@ -205,28 +217,30 @@ wait:
 			}
 		case <-killTimer:
 			why = fmt.Sprintf("the gate process did not stop within %s of being asked to: killed", supervisorGrace)
-			cmd.Process.Kill()
+			killGroup(cmd)
 		case <-deadline:
 			why = fmt.Sprintf("the gate process outlived its --timeout %s by %s: killed", g.ro.Timeout, supervisorGrace)
-			cmd.Process.Kill()
+			killGroup(cmd)
 		}
 	}
-	code := 0
+	// The exit status; a WaitDelay expiry only means something the suites
+	// started still held the output pipes after the child ended.
 	var ee *exec.ExitError
-	switch {
-	case waitErr == nil:
-	case errors.As(waitErr, &ee):
-		code = ee.ExitCode()
-	default:
-		return g.Fault("the gate process could not be waited for: " + waitErr.Error()), 3, false
+	ps := cmd.ProcessState
+	if waitErr != nil && !errors.As(waitErr, &ee) && !errors.Is(waitErr, exec.ErrWaitDelay) || ps == nil {
+		return g.Fault(fmt.Sprintf("the gate process could not be waited for: %v", waitErr)), 3, false
 	}
+	code := ps.ExitCode()
+	// Whatever the suites started and left running goes with the gate.
+	killGroup(cmd)
+	markers.Close()
 	rep := ""
 	select {
 	case rep = <-reported:
-	case <-time.After(time.Second):
+	case <-time.After(500 * time.Millisecond):
 	}
 	if why == "" {
-		why = g.judgeChild(code, ee, strings.TrimSpace(rep), tail.String())
+		why = g.judgeChild(code, ps, strings.TrimSpace(rep), tail.String())
 	}
 	if why != "" {
 		if gotSig != "" {
@@ -234,18 +248,18 @@ wait:
 		}
 		return g.Fault(why), 3, false
 	}
-	stdout.Write(so.Bytes())
+	// Every secret the child registered has been read from its stderr by
+	// now (Wait returned after the stream was copied).
+	stdout.Write(secret.RedactBytes(so.Bytes()))
 	res, _ := readGate(g.OutDir())
 	return res, code, true
 }
 
 // judgeChild returns "" when the child's end is one piv itself chose, or
 // why it is not (a harness fault).
-func (g *Gate) judgeChild(code int, ee *exec.ExitError, reported, stderrTail string) string {
-	if ee != nil {
-		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			return fmt.Sprintf("the gate process was killed by %s before it finished", ws.Signal())
-		}
+func (g *Gate) judgeChild(code int, ps *os.ProcessState, reported, stderrTail string) string {
+	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return fmt.Sprintf("the gate process was killed by %s before it finished", ws.Signal())
 	}
 	crash := ""
 	if i := strings.LastIndex(stderrTail, "panic: "); i >= 0 {
@@ -349,8 +363,80 @@ func sigName(s os.Signal) string {
 		return "SIGTERM"
 	case syscall.SIGINT:
 		return "SIGINT"
+	case syscall.SIGHUP:
+		return "SIGHUP"
+	case syscall.SIGQUIT:
+		return "SIGQUIT"
 	}
 	return s.String()
 }
 
 func timeSince(t time.Time) float64 { return time.Since(t).Seconds() }
+
+// killGroup kills the child's process group: the child (started with
+// Setpgid) and whatever it started that did not leave the group.
+func killGroup(cmd *exec.Cmd) {
+	if cmd.Process == nil {
+		return
+	}
+	syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+}
+
+// secretFilter removes in-band secrets from a child's stderr, registering
+// each before passing on the bytes that follow it.
+type secretFilter struct {
+	mu  sync.Mutex
+	out io.Writer
+	buf []byte
+}
+
+// maxMarker bounds a marker line (a base64 secret) held while incomplete.
+const maxMarker = 1 << 20
+
+func (f *secretFilter) Write(p []byte) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.buf = append(f.buf, p...)
+	for {
+		i := bytes.Index(f.buf, []byte(secretMarker))
+		if i < 0 {
+			// Keep a tail that may be the start of a marker.
+			keep := 0
+			for k := min(len(secretMarker)-1, len(f.buf)); k > 0; k-- {
+				if bytes.HasSuffix(f.buf, []byte(secretMarker[:k])) {
+					keep = k
+					break
+				}
+			}
+			f.out.Write(f.buf[:len(f.buf)-keep])
+			f.buf = append(f.buf[:0], f.buf[len(f.buf)-keep:]...)
+			return len(p), nil
+		}
+		if i > 0 {
+			f.out.Write(f.buf[:i])
+			f.buf = append(f.buf[:0], f.buf[i:]...)
+		}
+		nl := bytes.IndexByte(f.buf, '\n')
+		if nl < 0 {
+			if len(f.buf) > maxMarker {
+				f.buf = f.buf[:0] // not a marker we sent: drop it rather than show a half
+			}
+			return len(p), nil
+		}
+		if b, err := base64.StdEncoding.DecodeString(string(f.buf[len(secretMarker):nl])); err == nil {
+			secret.Register(string(b))
+		}
+		f.buf = append(f.buf[:0], f.buf[nl+1:]...)
+	}
+}
+
+// Close passes on what is held (no marker can complete any more).
+func (f *secretFilter) Close() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.buf) > 0 && !bytes.HasPrefix(f.buf, []byte(secretMarker)) {
+		f.out.Write(f.buf)
+	}
+	f.buf = nil
+	return nil
+}

@@ -3,7 +3,11 @@
 package selftest
 
 import (
+	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -36,6 +40,24 @@ var _ = piv.Describe("selftest", "harness faults", func() {
 			os.Exit(0)
 		case "exit1":
 			os.Exit(1)
+		case "fork":
+			// A process that outlives the spec and holds stdout, stderr
+			// (and, were it not close-on-exec, the report pipe).
+			cmd := exec.Command("sleep", "120")
+			cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+			if err := cmd.Start(); err != nil {
+				Fail(err.Error())
+			}
+			os.WriteFile(filepath.Join(piv.Current().OutDir, "grandchild.pid"), []byte(strconv.Itoa(cmd.Process.Pid)), 0o644)
+			return
+		case "secret-stdio":
+			// Straight to the process's stdout and stderr, past every
+			// writer piv gives a suite.
+			v := piv.Secret("PIV_SELFTEST_SECRET").Value()
+			fmt.Println("stdout:", v)
+			os.Stderr.WriteString("stderr: " + v[:3])
+			os.Stderr.WriteString(v[3:] + "\n")
+			return
 		case "setting-in-spec":
 			_ = piv.Setting("no-such-setting") // failure location: this line
 			return
@@ -45,4 +67,14 @@ var _ = piv.Describe("selftest", "harness faults", func() {
 		case <-time.After(10 * time.Second):
 		}
 	})
+})
+
+// Checks that do not run (settings.absent): one that skips itself while
+// running, and one declared pending.
+var _ = piv.Describe("selftest", "absent checks", func() {
+	if piv.SettingOr("absent", "") == "" {
+		return
+	}
+	It("skips itself", piv.Functional, func() { Skip("selftest: nothing to check today") })
+	PIt("is not written yet", piv.Functional, func() {})
 })
