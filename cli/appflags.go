@@ -35,13 +35,19 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 	usage := fs.Usage
 	fs.Usage = func() {} // the flag package calls it on every error
 	defer func() { fs.Usage = usage }()
+	counts, restore := countSets(fs)
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
+			restore()
 			return nil, parseErr(fs, err)
 		}
 		args = fs.Args()
 		if len(args) == 0 {
+			restore()
+			if err := repeatedFlags(fs, counts); err != nil {
+				return nil, err
+			}
 			if err := blankFlags(fs); err != nil {
 				return nil, err
 			}
@@ -50,6 +56,63 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 		pos = append(pos, args[0])
 		args = args[1:]
 	}
+}
+
+// countSets counts, while the command line is parsed, how often each
+// single-valued flag is given (the flag package's own types; a flag type of
+// piv's that appends, like --reports or --connect-to, is repeatable).
+// restore puts the original values back, so help and introspection see the
+// flag package's own types.
+func countSets(fs *flag.FlagSet) (map[string]*int, func()) {
+	counts := map[string]*int{}
+	orig := map[string]flag.Value{}
+	fs.VisitAll(func(f *flag.Flag) {
+		g, ok := f.Value.(flag.Getter)
+		if !ok {
+			return
+		}
+		n := new(int)
+		counts[f.Name], orig[f.Name] = n, f.Value
+		if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
+			f.Value = countedBool{countedValue{g, n}}
+		} else {
+			f.Value = countedValue{g, n}
+		}
+	})
+	return counts, func() {
+		fs.VisitAll(func(f *flag.Flag) {
+			if v, ok := orig[f.Name]; ok {
+				f.Value = v
+			}
+		})
+	}
+}
+
+type countedValue struct {
+	flag.Getter
+	n *int
+}
+
+func (c countedValue) Set(s string) error { *c.n++; return c.Getter.Set(s) }
+
+type countedBool struct{ countedValue }
+
+func (countedBool) IsBoolFlag() bool { return true }
+
+// repeatedFlags refuses a single-valued flag given more than once: the
+// flag package would keep the last silently (--node down --node app-01
+// verified app-01 and passed).
+func repeatedFlags(fs *flag.FlagSet, counts map[string]*int) error {
+	var bad []string
+	fs.VisitAll(func(f *flag.Flag) {
+		if n := counts[f.Name]; n != nil && *n > 1 {
+			bad = append(bad, fmt.Sprintf("--%s (%d times)", f.Name, *n))
+		}
+	})
+	if len(bad) > 0 {
+		return usageErr("%s: %s given more than once: give each once; see 'piv %s --help'", fs.Name(), strings.Join(bad, ", "), fs.Name())
+	}
+	return nil
 }
 
 // scanFlags finds, before the flag package does, the mistakes it reports

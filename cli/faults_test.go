@@ -310,3 +310,19 @@ func TestSecretWrittenToStdioIsRedacted(t *testing.T) {
 		t.Fatalf("the suite's writes should be relayed, redacted:\n%s", r.explain())
 	}
 }
+
+// A single-valued flag given twice is a usage error: the flag package would
+// keep the last one silently (--node down --node app-01 verified app-01).
+func TestRepeatedFlagIsAUsageError(t *testing.T) {
+	f := selftestFleet(t, "settings: { mode: pass }\n")
+	for _, args := range [][]string{
+		{"run", "quote", "--node", "app-03", "--node", "app-01"},
+		{"run", "quote", "--node=app-01", "--expect-version", "2.4.1", "--expect-version", "2.4.2"},
+		{"run", "quote", "--node", "app-01", "--allow-mutating", "--allow-mutating"},
+	} {
+		r := pivRun(t, f, nil, args...)
+		if r.code != 2 || !strings.Contains(r.stderr, "given more than once") {
+			t.Errorf("%q: want exit 2 naming the repeated flag, got %s", args, r.explain())
+		}
+	}
+}
