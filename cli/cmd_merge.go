@@ -24,6 +24,12 @@ the worst verdict: 0 pass, 1 fail, 3 inconclusive. A folder with no gate.json,
 an unreadable gate.json, or an app of the config (or of a shard manifest) with
 no result is inconclusive, never pass.
 
+Every gate.json is decided again from its checks; the worse verdict counts.
+A narrowed run (a label filter or focus left specs out) says NARROWED, and
+its pass is inconclusive: not a full gate. An app of --config whose results
+are only node gates needs one for every node; a --fleet or service gate of
+the app covers all of them.
+
 Owners come from --config, else $PIV_CONFIG; without either every app is
 "unowned" and completeness is checked against the shard manifests only.
 
@@ -113,6 +119,9 @@ func mergeText(r *merge.Report) string {
 		fmt.Fprintf(&b, "%s: %s\n", o, strings.ToUpper(string(g.Verdict)))
 		for _, run := range g.Runs {
 			line := fmt.Sprintf("  %-20s %-14s %s", run.App, run.Target, strings.ToUpper(string(run.Verdict)))
+			if run.Narrowed {
+				line += " NARROWED"
+			}
 			if run.Verdict != gate.Pass {
 				line += "  " + strings.SplitN(run.Reason, "\n", 2)[0]
 			}

@@ -5,10 +5,26 @@
 //
 // Collecting is apart from rendering: Collect reads the folders and the app
 // definitions and builds a Report; JSON, Markdown, HTML and JUnit are pure
-// functions of it. The merged verdict is the worst of the runs' verdicts as
-// gate.Decide wrote them, and fails closed: a folder with no gate.json, a
-// gate.json that cannot be read, an app of the config or of a shard manifest
-// with no result, and a merge of nothing are all inconclusive, never pass.
+// functions of it. The merged verdict is the worst of the runs' verdicts, and
+// fails closed: a folder with no gate.json, a gate.json that cannot be read,
+// an app of the config or of a shard manifest with no result, and a merge of
+// nothing are all inconclusive, never pass. Besides:
+//
+//   - Every run is decided again from its checks (gate.DecideRun) and keeps
+//     the worse of the recorded and the re-decided verdict: a gate.json that
+//     says pass over a failed blocking check, or over no checks, does not pass.
+//   - A narrowed run (selection.narrowed: a label filter or focus left specs
+//     out) is marked NARROWED everywhere, and a narrowed pass is
+//     inconclusive ("narrowed: not a full gate"): it verified only part of
+//     the app, so it cannot make the merge a full PASS.
+//   - Node coverage: an app of the config whose results are only node gates
+//     must have one for every node of its definition; nodes never gated are
+//     named in an inconclusive "nodes …" entry of that app. A --fleet gate,
+//     or a service gate, of the app covers it (the service as a whole, every
+//     node behind it), so the nightly forms (run --all, run --all --fleet)
+//     need nothing more.
+//   - Only regular files are read, at most 64 MiB each: a gate.json that is a
+//     FIFO, a device or huge is a problem, never a hang.
 package merge
 
 import (
@@ -24,6 +40,7 @@ import (
 
 	"github.com/piv-gate/piv/pkg/config"
 	"github.com/piv-gate/piv/pkg/gate"
+	"github.com/piv-gate/piv/pkg/regularfile"
 	"github.com/piv-gate/piv/pkg/shard"
 )
 
@@ -172,6 +189,7 @@ func Collect(in Input) *Report {
 	for _, r := range runs {
 		have[r.App] = true
 	}
+	runs = append(runs, uncovered(in.Apps, runs)...)
 	missing := map[string]string{}
 	for _, a := range in.Apps {
 		if !have[a.App] {
@@ -256,6 +274,9 @@ func verdict(rep *Report) (gate.Verdict, string) {
 			if r.Target != "-" && r.Target != "" {
 				line += " (" + r.Target + ")"
 			}
+			if r.Narrowed {
+				line += " NARROWED"
+			}
 			line += ": " + firstLine(r.Reason)
 			switch r.Verdict {
 			case gate.Pass:
@@ -281,6 +302,61 @@ func verdict(rep *Report) (gate.Verdict, string) {
 		parts = append(parts, fmt.Sprintf("%d inconclusive: %s", len(incs), strings.Join(incs, "; ")))
 	}
 	return v, strings.Join(parts, "; ")
+}
+
+// uncovered returns, per app of the config that has results but only node
+// gates, an inconclusive entry naming the nodes of its definition that no
+// node gate verified. A fleet or service gate of the app covers every node;
+// an app with no result at all is already missing.
+func uncovered(apps []*config.App, runs []Run) []Run {
+	type cover struct {
+		whole bool
+		nodes map[string]bool
+		any   bool
+	}
+	by := map[string]*cover{}
+	for _, r := range runs {
+		c := by[r.App]
+		if c == nil {
+			c = &cover{nodes: map[string]bool{}}
+			by[r.App] = c
+		}
+		res := r.Result()
+		if res == nil {
+			continue // unreadable: already inconclusive
+		}
+		c.any = true
+		switch res.Target.Scope {
+		case "node":
+			c.nodes[res.Target.Node] = true
+		case "service", "fleet":
+			c.whole = true
+		default: // an image gate verifies an artefact, not a deployed node
+			c.whole = true
+		}
+	}
+	var out []Run
+	for _, a := range apps {
+		c := by[a.App]
+		if c == nil || !c.any || c.whole {
+			continue
+		}
+		var never, seen []string
+		for _, n := range a.Nodes {
+			if c.nodes[n.Name] {
+				seen = append(seen, n.Name)
+			} else {
+				never = append(never, n.Name)
+			}
+		}
+		if len(never) == 0 {
+			continue
+		}
+		out = append(out, Run{App: a.App, Target: "nodes " + strings.Join(never, ", "), Verdict: gate.Inconclusive, Missing: true,
+			Reason: fmt.Sprintf("node(s) %s never verified: only node gates of %s were merged (%s), and no --fleet or service gate covers the rest",
+				strings.Join(never, ", "), a.App, strings.Join(seen, ", "))})
+	}
+	return out
 }
 
 func ownerOf(a *config.App) Owner {
@@ -322,6 +398,8 @@ func scan(dir string) (gates []string, manifests []shard.Manifest, probs []Probl
 		name := d.Name()
 		switch {
 		case name == "gate.json":
+			// Read through regularfile: a FIFO or a symlink to a device is
+			// a problem there, not a hang here.
 			gates = append(gates, p)
 		case strings.HasPrefix(name, "shard-") && strings.HasSuffix(name, ".json"):
 			m, ok, err := shard.ReadManifest(p)
@@ -376,8 +454,12 @@ func noResult(ms []shard.Manifest) string {
 	return "no gate.json here although its shard manifest lists apps"
 }
 
+// maxGateJSON bounds one gate.json read, as pkg/evidence does: a gate.json
+// is kilobytes; attachments are files beside it.
+const maxGateJSON = 64 << 20
+
 func readRun(path, outDir string, probs *[]Problem) Run {
-	b, err := os.ReadFile(path)
+	b, err := regularfile.Read(path, maxGateJSON, nil)
 	if err != nil {
 		*probs = append(*probs, Problem{Path: path, Reason: "cannot read: " + unwrap(err)})
 		return Run{App: appFromPath(path), Target: "-", Verdict: gate.Inconclusive, Reason: "gate.json unreadable: " + unwrap(err), GateJSON: path}
@@ -405,6 +487,20 @@ func readRun(path, outDir string, probs *[]Problem) Run {
 	case res.Verdict != gate.Pass && res.Reason == "":
 		r.Reason = string(res.Verdict) + " (gate.json gives no reason)"
 	}
+	// Decide again from the checks, as the gate did: a gate.json edited to
+	// pass (or written by a broken tool) over a failed blocking check, or
+	// with no checks at all, does not pass here. The worse verdict wins.
+	again := res
+	gate.DecideRun(&again, gate.Policy{}, gate.Facts{SpecsSelected: -1})
+	if again.Verdict.Worse(r.Verdict) {
+		r.Verdict = again.Verdict
+		r.Reason = fmt.Sprintf("gate.json says %s, but its checks say %s: %s", res.Verdict, again.Verdict, again.Reason)
+		r.Summary = again.Summary
+	}
+	if r.Narrowed && r.Verdict == gate.Pass {
+		r.Verdict = gate.Inconclusive
+		r.Reason = "narrowed: not a full gate (" + narrowing(res.Selection) + "): a pass of part of the app is not a pass of the app"
+	}
 	html := filepath.Join(filepath.Dir(path), "report.html")
 	if _, err := os.Stat(html); err == nil {
 		r.Report = html
@@ -429,6 +525,23 @@ func appFromPath(p string) string {
 		return b
 	}
 	return "?"
+}
+
+func narrowing(s gate.Selection) string {
+	var parts []string
+	if s.LabelFilter != "" {
+		parts = append(parts, fmt.Sprintf("label filter %q", s.LabelFilter))
+	}
+	if s.Focus != "" {
+		parts = append(parts, fmt.Sprintf("focus %q", s.Focus))
+	}
+	if s.LeftOut > 0 {
+		parts = append(parts, fmt.Sprintf("%d spec(s) left out", s.LeftOut))
+	}
+	if len(parts) == 0 {
+		return "selection narrowed"
+	}
+	return strings.Join(parts, ", ")
 }
 
 func targetText(t gate.Target) string {

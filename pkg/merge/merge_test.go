@@ -124,9 +124,23 @@ func TestJUnitCountsAgreeWithTheVerdicts(t *testing.T) {
 	if err := xml.Unmarshal(b, &doc); err != nil {
 		t.Fatalf("junit.xml does not parse: %v\n%s", err, b)
 	}
-	// claims: 2 checks + verdict (2 failures); lost: its verdict (error); quote: 1 check + verdict.
-	if doc.Failures != 2 || doc.Errors != 1 || doc.Tests != 3+1+2 || len(doc.Suites) != 3 {
+	// pkg/report's rules: tests = checks, the verdict is a property, never a
+	// testcase. claims: 2 checks (1 failure); lost: an empty suite; quote: 1 check.
+	if doc.Failures != 1 || doc.Errors != 0 || doc.Tests != 2+0+1 || len(doc.Suites) != 3 {
 		t.Fatalf("tests=%d failures=%d errors=%d suites=%d\n%s", doc.Tests, doc.Failures, doc.Errors, len(doc.Suites), b)
+	}
+	for _, s := range doc.Suites {
+		for _, c := range s.Cases {
+			if c.Name == "gate verdict" {
+				t.Fatalf("a synthetic verdict testcase in %s\n%s", s.Name, b)
+			}
+		}
+		if len(s.Properties) == 0 || s.Properties[0].Name != "verdict" {
+			t.Fatalf("suite %s has no verdict property", s.Name)
+		}
+	}
+	if !strings.Contains(string(b), `name="unowned/lost -"`) || !strings.Contains(string(b), `<property name="verdict" value="inconclusive">`) {
+		t.Fatalf("the missing app's suite does not say inconclusive:\n%s", b)
 	}
 }
 

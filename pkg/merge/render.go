@@ -33,6 +33,15 @@ func word(v gate.Verdict) string {
 	return "INCONCLUSIVE"
 }
 
+// runWord is a run's verdict word, with NARROWED when its selection left
+// specs out: a narrowed run is never read as a full gate.
+func runWord(r Run) string {
+	if r.Narrowed {
+		return word(r.Verdict) + " NARROWED"
+	}
+	return word(r.Verdict)
+}
+
 func ownerText(o Owner) string {
 	s := o.Team
 	if o.Tribe != "" {
@@ -83,10 +92,7 @@ func Markdown(r *Report) string {
 				app = fmt.Sprintf("[%s](%s)", app, strings.ReplaceAll(run.Report, " ", "%20"))
 			}
 			reason := firstLine(run.Reason)
-			if run.Narrowed {
-				reason = strings.TrimSpace("(narrowed selection) " + reason)
-			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", app, mdEscaper.Replace(run.Target), word(run.Verdict), checks, mdEscaper.Replace(ver), mdEscaper.Replace(reason))
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", app, mdEscaper.Replace(run.Target), runWord(run), checks, mdEscaper.Replace(ver), mdEscaper.Replace(reason))
 		}
 		b.WriteString("\n")
 	}
@@ -94,7 +100,7 @@ func Markdown(r *Report) string {
 }
 
 var htmlTmpl = template.Must(template.New("merge").Funcs(template.FuncMap{
-	"word": word, "owner": ownerText, "first": firstLine,
+	"word": word, "owner": ownerText, "first": firstLine, "runword": runWord,
 	"cls": func(v gate.Verdict) string { return strings.ToLower(word(v)) },
 }).Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>piv merge: {{word .Verdict}}</title>
@@ -111,7 +117,7 @@ th{background:#f4f4f4}
 {{range .Owners}}
 <h2>{{owner .Owner}}: <span class="{{cls .Verdict}}">{{word .Verdict}}</span></h2>
 <table><tr><th>app</th><th>target</th><th>verdict</th><th>checks passed</th><th>version</th><th>duration</th><th>reason</th></tr>
-{{range .Runs}}<tr><td>{{if .Report}}<a href="{{.Report}}">{{.App}}</a>{{else}}{{.App}}{{end}}</td><td>{{.Target}}</td><td class="{{cls .Verdict}}">{{word .Verdict}}</td><td>{{if .Missing}}-{{else}}{{.Summary.Passed}}/{{.Summary.Total}}{{end}}</td><td>{{.ObservedVersion}}</td><td>{{printf "%.2fs" .DurationSeconds}}</td><td>{{if .Narrowed}}(narrowed selection) {{end}}{{first .Reason}}</td></tr>
+{{range .Runs}}<tr><td>{{if .Report}}<a href="{{.Report}}">{{.App}}</a>{{else}}{{.App}}{{end}}</td><td>{{.Target}}</td><td class="{{cls .Verdict}}">{{runword .}}</td><td>{{if .Missing}}-{{else}}{{.Summary.Passed}}/{{.Summary.Total}}{{end}}</td><td>{{.ObservedVersion}}</td><td>{{printf "%.2fs" .DurationSeconds}}</td><td>{{first .Reason}}</td></tr>
 {{end}}</table>
 {{end}}
 </body></html>
@@ -168,23 +174,34 @@ type jProblem struct {
 	Body    string `xml:",chardata"`
 }
 
-// JUnit renders junit.xml: one <testsuite> per run, named "TEAM/APP TARGET",
-// with the run's checks and a last "gate verdict" testcase that is a
-// <failure> on fail and an <error> when inconclusive (a missing run is that
-// testcase alone), so the JUnit counts agree with the exit code.
+// JUnit renders junit.xml by pkg/report's rules (report.JUnitWith): one
+// <testsuite> per run, named "TEAM/APP TARGET", one <testcase> per check and
+// nothing else, so tests is the number of checks and failures + errors
+// count the failed blocking and the harness-broken checks. The verdict is
+// not a test case: it is the exit code's business and, in the file, the
+// verdict, reason and narrowed properties of each suite A missing run, a node never verified and
+// an unreadable input are an empty <testsuite> carrying those properties.
 func JUnit(r *Report) ([]byte, error) {
 	doc := jSuites{Name: "piv merge"}
 	for _, g := range r.Owners {
 		for _, run := range g.Runs {
 			class := xmlSafe(g.Owner.Team + "." + run.App)
-			s := jSuite{Name: xmlSafe(g.Owner.Team + "/" + run.App + " " + run.Target), Time: fmt.Sprintf("%.3f", run.DurationSeconds),
-				Properties: []jProp{{"verdict", string(run.Verdict)}, {"team", xmlSafe(g.Owner.Team)}, {"tribe", xmlSafe(g.Owner.Tribe)}, {"contact", xmlSafe(g.Owner.Contact)}, {"runId", xmlSafe(run.RunID)}}}
+			name := g.Owner.Team + "/" + run.App + " " + run.Target
+			if run.Narrowed {
+				name += " NARROWED"
+			}
+			s := jSuite{Name: xmlSafe(name), Time: fmt.Sprintf("%.3f", run.DurationSeconds),
+				Properties: []jProp{{"verdict", string(run.Verdict)}, {"reason", xmlSafe(firstLine(run.Reason))}, {"narrowed", fmt.Sprint(run.Narrowed)},
+					{"team", xmlSafe(g.Owner.Team)}, {"tribe", xmlSafe(g.Owner.Tribe)}, {"contact", xmlSafe(g.Owner.Contact)}, {"runId", xmlSafe(run.RunID)}}}
 			if run.StartedAt != nil {
 				s.Timestamp = run.StartedAt.Format("2006-01-02T15:04:05")
 			}
 			if res := run.Result(); res != nil {
 				for _, c := range res.Checks {
 					jc := jCase{Name: xmlSafe(c.Name), Classname: class, Time: fmt.Sprintf("%.3f", c.DurationSeconds)}
+					if c.Target != "" {
+						jc.Classname = xmlSafe(g.Owner.Team + "." + run.App + "." + c.Target)
+					}
 					msg := ""
 					if c.Failure != nil {
 						msg = xmlSafe(c.Failure.Message)
@@ -196,24 +213,13 @@ func JUnit(r *Report) ([]byte, error) {
 					case c.State == gate.Failed && c.Blocking:
 						jc.Failure = &jProblem{Message: firstLine(msg), Type: "failed", Body: msg}
 						s.Failures++
-					case c.State == gate.Panicked || c.State == gate.Aborted:
+					case c.State == gate.Panicked || c.State == gate.Aborted || !known(c.State):
 						jc.Error = &jProblem{Message: firstLine(msg), Type: string(c.State), Body: msg}
 						s.Errors++
 					}
 					s.Cases = append(s.Cases, jc)
 				}
 			}
-			vc := jCase{Name: "gate verdict", Classname: class, Time: fmt.Sprintf("%.3f", run.DurationSeconds)}
-			switch run.Verdict {
-			case gate.Pass:
-			case gate.Fail:
-				vc.Failure = &jProblem{Message: xmlSafe(firstLine(run.Reason)), Type: "fail", Body: xmlSafe(run.Reason)}
-				s.Failures++
-			default:
-				vc.Error = &jProblem{Message: xmlSafe(firstLine(run.Reason)), Type: "inconclusive", Body: xmlSafe(run.Reason)}
-				s.Errors++
-			}
-			s.Cases = append(s.Cases, vc)
 			s.Tests = len(s.Cases)
 			doc.Tests += s.Tests
 			doc.Failures += s.Failures
@@ -223,16 +229,24 @@ func JUnit(r *Report) ([]byte, error) {
 		}
 	}
 	for _, p := range r.Problems {
-		doc.Suites = append(doc.Suites, jSuite{Name: xmlSafe("problem " + p.Path), Tests: 1, Errors: 1, Time: "0.000",
-			Cases: []jCase{{Name: "readable result", Classname: "piv.merge", Time: "0.000", Error: &jProblem{Message: xmlSafe(p.Reason), Type: "inconclusive", Body: xmlSafe(p.Reason)}}}})
-		doc.Tests++
-		doc.Errors++
+		doc.Suites = append(doc.Suites, jSuite{Name: xmlSafe("problem " + p.Path), Time: "0.000",
+			Properties: []jProp{{"verdict", string(gate.Inconclusive)}, {"reason", xmlSafe(firstLine(p.Reason))}}})
 	}
 	out, err := xml.MarshalIndent(doc, "", "  ")
 	if err != nil {
 		return nil, err
 	}
 	return append([]byte(xml.Header), append(out, '\n')...), nil
+}
+
+// known: the states gate.json spells; anything else is a harness error
+// (gate.DecideRun counts it as interrupted).
+func known(s gate.State) bool {
+	switch s {
+	case gate.Passed, gate.Failed, gate.Flaky, gate.Skipped, gate.Panicked, gate.Aborted:
+		return true
+	}
+	return false
 }
 
 // xmlSafe drops the characters XML 1.0 cannot carry at all.

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/piv-gate/piv/pkg/regularfile"
 	"github.com/piv-gate/piv/pkg/report"
 )
 
@@ -54,7 +55,9 @@ func WriteManifest(dir string, s Spec, apps []string, allApps int, now time.Time
 // ReadManifest reads one manifest; ok is false when the file is not one
 // (another JSON document that happens to share the name pattern).
 func ReadManifest(path string) (m Manifest, ok bool, err error) {
-	b, err := os.ReadFile(path)
+	// A manifest is a few hundred bytes; a FIFO or /dev/zero under its
+	// name must not hang or exhaust piv merge.
+	b, err := regularfile.Read(path, 1<<20, nil)
 	if err != nil {
 		return m, false, err
 	}
