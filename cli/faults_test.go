@@ -151,13 +151,12 @@ func TestMissingSecretIsAConfigError(t *testing.T) {
 	}
 }
 
-// A report that cannot be written (here junit.xml, blocked by a folder of
-// that name, as a full disk would) makes the gate inconclusive, and
+// A report that cannot be written (here junit.xml, blocked during the run
+// by a folder of that name, as a full disk would) makes the gate inconclusive, and
 // gate.json says so: the record never contradicts the exit code.
 func TestUnwritableReportIsInconclusiveInGateJSON(t *testing.T) {
-	f := selftestFleet(t, "settings: { mode: pass }\n")
+	f := selftestFleet(t, "settings: { fault: block-junit }\n")
 	out := t.TempDir()
-	os.MkdirAll(filepath.Join(out, "junit.xml", "blocker"), 0o755)
 	cmd := exec.Command(pivBin, "run", "quote", "--node", "app-01", "--label-filter", "functional", "--config", f.Dir, "--out", out, "--timeout", "60s")
 	err := cmd.Run()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 3 {

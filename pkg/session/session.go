@@ -135,6 +135,12 @@ func Prepare(o Options) (*Gate, error) {
 		ro.RunID = filepath.Base(dir) // the default folder may carry a -2 suffix: keep them equal
 	} else if err := os.MkdirAll(out, 0o755); err != nil {
 		return nil, usagef("--out: %v", err)
+	} else if o.RunID == "" {
+		// A folder named for this run (piv serve's, a pipeline's
+		// .../RUN-ID-2): the id follows the folder, as with the default.
+		if b := filepath.Base(filepath.Clean(out)); strings.HasPrefix(b, ro.RunID) {
+			ro.RunID = b
+		}
 	}
 	ro.OutDir = out
 	g := &Gate{o: o, ro: ro, release: func() {}}
@@ -144,6 +150,12 @@ func Prepare(o Options) (*Gate, error) {
 			return nil, usagef("--out: %v", err)
 		}
 		g.release = release
+		// A reused --out keeps nothing of an earlier gate: its screenshots
+		// and reports would sit beside this gate's as if they were its own.
+		if err := clearReports(out); err != nil {
+			g.Close()
+			return nil, usagef("--out: %v", err)
+		}
 	}
 	headers := map[string][]string{"X-Piv-Run": {ro.RunID}}
 	g.ro.Target.Headers = headers
@@ -271,4 +283,19 @@ func progress(w io.Writer) io.Writer {
 		return io.Discard
 	}
 	return secret.Writer{W: w}
+}
+
+// clearReports removes what an earlier gate wrote into a report folder —
+// only piv's own names, never anything else a user keeps there.
+func clearReports(dir string) error {
+	for _, name := range []string{"gate.json", "junit.xml", "report.html", "attachments", "targets"} {
+		if err := os.RemoveAll(filepath.Join(dir, name)); err != nil {
+			return err
+		}
+	}
+	stale, _ := filepath.Glob(filepath.Join(dir, ".*.tmp-*"))
+	for _, p := range stale {
+		os.Remove(p)
+	}
+	return nil
 }

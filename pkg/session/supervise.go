@@ -131,7 +131,7 @@ func (g *Gate) supervise(ctx context.Context, exe string, args []string, stdout,
 	if err != nil {
 		return g.Fault("cannot start the gate process: " + err.Error()), 3, false
 	}
-	cmd := exec.Command(exe, append(append([]string{}, args...), "--out", g.OutDir())...)
+	cmd := exec.Command(exe, append(withoutFlag(args, "out"), "--out", g.OutDir())...)
 	env := os.Environ()
 	for _, d := range dropEnv {
 		kept := env[:0:0]
@@ -439,4 +439,26 @@ func (f *secretFilter) Close() error {
 	}
 	f.buf = nil
 	return nil
+}
+
+// withoutFlag returns args without flag name and its value (--name V,
+// -name V, --name=V, -name=V): the child gets the folder this parent chose,
+// once (a flag given twice is a usage error).
+func withoutFlag(args []string, name string) []string {
+	var out []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			return append(out, args[i:]...)
+		}
+		if a == "--"+name || a == "-"+name {
+			i++ // and its value
+			continue
+		}
+		if strings.HasPrefix(a, "--"+name+"=") || strings.HasPrefix(a, "-"+name+"=") {
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
 }

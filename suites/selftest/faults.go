@@ -58,6 +58,10 @@ var _ = piv.Describe("selftest", "harness faults", func() {
 			os.Stderr.WriteString("stderr: " + v[:3])
 			os.Stderr.WriteString(v[3:] + "\n")
 			return
+		case "block-junit":
+			// As a full disk would: junit.xml cannot be written.
+			os.MkdirAll(filepath.Join(piv.Current().OutDir, "junit.xml", "blocker"), 0o755)
+			return
 		case "setting-in-spec":
 			_ = piv.Setting("no-such-setting") // failure location: this line
 			return
