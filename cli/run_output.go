@@ -52,6 +52,7 @@ func runAll(ctx context.Context, args []string, f runFlags, stdout, stderr io.Wr
 		return usageErr("--all writes each app's reports to its own folder: --out does not apply")
 	}
 	total := len(apps)
+	shardText := ""
 	if f.shard != "" {
 		spec, err := shard.Parse(f.shard)
 		if err != nil {
@@ -67,6 +68,17 @@ func runAll(ctx context.Context, args []string, f runFlags, stdout, stderr io.Wr
 			return inconclusiveErr("shard manifest: %v", err)
 		}
 		fmt.Fprintf(stderr, "piv: --shard %s: %d of %d apps: %s\n", spec, len(apps), total, strings.Join(names, " "))
+		shardText = fmt.Sprintf("--shard %s holds none of the %d app(s) of %s", spec, total, dir)
+	}
+	// Zero apps selected is nothing verified, never a pass. The manifest
+	// above is already written, so piv merge still tells this empty shard
+	// (fine for the split) from a lost one.
+	if len(apps) == 0 {
+		if shardText == "" {
+			shardText = "no app definitions in " + dir
+		}
+		fmt.Fprintf(stdout, "\nall apps (0): INCONCLUSIVE\n  %s: nothing was verified\n", shardText)
+		return inconclusiveErr("%s: nothing was verified", shardText)
 	}
 	self, err := os.Executable()
 	if err != nil {
