@@ -2,6 +2,7 @@ package probe
 
 import (
 	"context"
+	"crypto/tls"
 	"net/http"
 	"sync"
 	"time"
@@ -33,12 +34,16 @@ type Facts struct {
 // probe was not configured (no health path, plain http so no TLS, latency
 // off), never that it failed: failures are facts with Err set.
 type TargetFacts struct {
-	Target  target.Target
-	TCP     map[int]TCPFact // by technical.ports entry
-	TLS     *TLSFact
-	Health  *HTTPFact
-	Version *HTTPFact
-	Latency *LatencyFact
+	Target target.Target
+	TCP    map[int]TCPFact // by technical.ports entry
+	TLS    *TLSFact
+	// TLSBelow is the handshake offering only versions below
+	// technical.tls.minVersion; nil when there is nothing below it (1.0)
+	// or no TLS check is configured.
+	TLSBelow *TLSBelowFact
+	Health   *HTTPFact
+	Version  *HTTPFact
+	Latency  *LatencyFact
 }
 
 // Gather runs every configured probe against every target, all at once, and
@@ -75,6 +80,12 @@ func Gather(ctx context.Context, app *config.App, targets []target.Target, opt O
 		if t.URL.Scheme == "https" {
 			tf.TLS = new(TLSFact)
 			wg.Go(func() { *tf.TLS = TLS(ctx, t, tm) })
+			if tech.TLS != nil {
+				if min := VersionID(tech.TLS.MinVersion); min > tls.VersionTLS10 {
+					tf.TLSBelow = new(TLSBelowFact)
+					wg.Go(func() { *tf.TLSBelow = TLSBelow(ctx, t, min, tm) })
+				}
+			}
 		}
 		if tech.Health != nil {
 			tf.Health = new(HTTPFact)

@@ -98,6 +98,36 @@ func (f TLSFact) Observed() map[string]any {
 	return m
 }
 
+// Observed describes the handshake below the minimum version: what was
+// offered and, per version, what became of it ("accepted", "refused", or
+// why nothing can be said).
+func (f TLSBelowFact) Observed() map[string]any {
+	m := map[string]any{"address": f.Addr, "offered": append([]string{}, f.Offered...), "seconds": seconds(f.Elapsed)}
+	versions := make(map[string]string, len(f.Offered))
+	for _, v := range f.Offered {
+		switch {
+		case f.Accepted && v == f.Version:
+			versions[v] = "accepted"
+		case f.Accepted:
+			versions[v] = "offered; the server chose " + f.Version
+		case f.Refused != "":
+			versions[v] = "refused"
+		default:
+			versions[v] = "unknown: " + f.Err
+		}
+	}
+	m["versions"] = versions
+	switch {
+	case f.Accepted:
+		m["accepted"] = f.Version
+	case f.Refused != "":
+		m["refused"] = f.Refused
+	default:
+		m["error"] = f.Err
+	}
+	return m
+}
+
 // Observed describes the latency samples.
 func (f LatencyFact) Observed() map[string]any {
 	m := map[string]any{"url": f.URL, "requested": f.Requested, "samples": len(f.Samples), "errors": f.Errors,

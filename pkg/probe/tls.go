@@ -87,6 +87,89 @@ func TLS(ctx context.Context, t target.Target, tm Timeouts) TLSFact {
 	return f
 }
 
+// TLSBelowFact is one handshake that offered only protocol versions below
+// a minimum: whether the server accepts a client that cannot speak the
+// minimum. A normal handshake negotiates the highest version both sides
+// speak, so a node that also accepts TLS 1.0 still shows 1.3 there; only a
+// client capped below the minimum finds out.
+type TLSBelowFact struct {
+	Addr    string
+	Offered []string // the versions in the ClientHello, oldest first: "1.0", "1.1"
+	// Accepted is true when the server chose one of them (its ServerHello
+	// arrived), whether or not the certificate then verified; Version says
+	// which.
+	Accepted  bool
+	Version   string
+	VersionID uint16
+	// Refused says how the server turned the handshake down (an alert, a
+	// closed connection): the evidence the minimum holds.
+	Refused string
+	// Err is a failure that says nothing either way (no connection, a
+	// timeout): neither accepted nor refused.
+	Err     string
+	Elapsed time.Duration
+}
+
+// TLSBelow dials t.DialAddress() and offers the server every version from
+// TLS 1.0 up to the one below min, with every cipher suite crypto/tls
+// implements, the insecure ones included: the question is whether any such
+// client gets in, so a refusal must be the server's, not our client's
+// narrower choice of ciphers. No application data is sent. It is one
+// handshake, bounded like TLS by ctx, tm.Connect and tm.Handshake, and run
+// beside it by Gather.
+func TLSBelow(ctx context.Context, t target.Target, min uint16, tm Timeouts) TLSBelowFact {
+	tm = tm.withDefaults()
+	start := time.Now()
+	f := TLSBelowFact{Addr: t.DialAddress()}
+	cfg := t.TLSConfig()
+	cfg.MinVersion, cfg.MaxVersion = tls.VersionTLS10, min-1
+	for v := cfg.MinVersion; v <= cfg.MaxVersion; v++ {
+		f.Offered = append(f.Offered, versionName(v))
+	}
+	for _, cs := range append(tls.CipherSuites(), tls.InsecureCipherSuites()...) {
+		cfg.CipherSuites = append(cfg.CipherSuites, cs.ID)
+	}
+	d := net.Dialer{Timeout: tm.Connect}
+	raw, err := d.DialContext(ctx, "tcp", f.Addr)
+	if err != nil {
+		f.Elapsed = time.Since(start)
+		f.Err = reason(err, f.Elapsed)
+		return f
+	}
+	defer raw.Close()
+	hctx, cancel := context.WithTimeout(ctx, tm.Handshake)
+	defer cancel()
+	conn := tls.Client(raw, cfg)
+	err = conn.HandshakeContext(hctx)
+	f.Elapsed = time.Since(start)
+	// The version is set once the ServerHello is accepted, before the
+	// certificate is verified: a server that presents a certificate we do
+	// not trust has still accepted the old protocol.
+	if v := conn.ConnectionState().Version; v != 0 {
+		f.Accepted, f.VersionID, f.Version = true, v, versionName(v)
+		return f
+	}
+	var netErr net.Error
+	switch {
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
+		f.Err = reason(err, f.Elapsed)
+	default:
+		f.Refused = reason(err, f.Elapsed)
+	}
+	return f
+}
+
+// VersionID is the crypto/tls constant for a version as app definitions
+// write it ("1.2"); 0 when the name is not one.
+func VersionID(name string) uint16 {
+	for _, v := range []uint16{tls.VersionTLS10, tls.VersionTLS11, tls.VersionTLS12, tls.VersionTLS13} {
+		if versionName(v) == name {
+			return v
+		}
+	}
+	return 0
+}
+
 func (f *TLSFact) describe(c *x509.Certificate) {
 	f.NotAfter = c.NotAfter
 	f.DaysLeft = time.Until(c.NotAfter).Hours() / 24

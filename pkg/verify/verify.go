@@ -201,13 +201,33 @@ func TLSDaysLeft(f probe.TLSFact, min int, t target.Target) error {
 	return nil
 }
 
-// TLSVersion: the negotiated protocol is at least min ("1.2").
-func TLSVersion(f probe.TLSFact, min string, t target.Target) error {
+// TLSVersion: the negotiated protocol is at least min ("1.2"), and the
+// server refuses a client that offers only versions below it (below, the
+// probe's capped handshake). The negotiated version alone is the highest
+// both sides speak: a node that also accepts TLS 1.0 still negotiates 1.3
+// with us, and 1.0 with the client that can do no better. A capped handshake
+// that neither got in nor was refused (a timeout) is no evidence, and fails.
+func TLSVersion(f probe.TLSFact, below *probe.TLSBelowFact, min string, t target.Target) error {
 	if f.VersionID == 0 {
 		return fmt.Errorf("TLS on %s: no handshake: %s", where(t, f.Addr), firstNonEmpty(f.Err, f.VerifyErr))
 	}
-	if f.VersionID < tlsVersionID(min) {
+	want := probe.VersionID(min)
+	if want == 0 {
+		return fmt.Errorf("TLS on %s: minimum version %q is not one of 1.0, 1.1, 1.2, 1.3", where(t, f.Addr), min)
+	}
+	if f.VersionID < want {
 		return fmt.Errorf("TLS on %s negotiated %s, expected at least %s", where(t, f.Addr), f.Version, min)
+	}
+	if want == tls.VersionTLS10 {
+		return nil // nothing below it to refuse
+	}
+	switch {
+	case below == nil:
+		return fmt.Errorf("TLS on %s: no handshake below %s was tried, so it is not known whether the server refuses older versions", where(t, f.Addr), min)
+	case below.Accepted:
+		return fmt.Errorf("TLS on %s accepts %s, expected at least %s: a client offering only %s got in (it negotiated %s with a client that offers more)", where(t, below.Addr), below.Version, min, strings.Join(below.Offered, ", "), f.Version)
+	case below.Refused == "":
+		return fmt.Errorf("TLS on %s: a handshake offering only %s neither completed nor was refused (%s), so it is not known whether the server refuses versions below %s", where(t, below.Addr), strings.Join(below.Offered, ", "), firstNonEmpty(below.Err), min)
 	}
 	return nil
 }
@@ -231,19 +251,6 @@ func Latency(f probe.LatencyFact, l *config.Latency, t target.Target) error {
 		return fmt.Errorf("latency of GET %s on %s: p95 %s over %d samples, budget %s (p50 %s, max %s)", l.Path, t.Where(), f.P95.Round(100e3), len(f.Samples), l.P95.D(), f.P50.Round(100e3), f.Max.Round(100e3))
 	}
 	return nil
-}
-
-func tlsVersionID(v string) uint16 {
-	switch v {
-	case "1.0":
-		return tls.VersionTLS10
-	case "1.1":
-		return tls.VersionTLS11
-	case "1.3":
-		return tls.VersionTLS13
-	default:
-		return tls.VersionTLS12
-	}
 }
 
 func where(t target.Target, addr string) string {
