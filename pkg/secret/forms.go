@@ -38,6 +38,9 @@ import (
 // characters each of which decodes, in one of these ways, to the next
 // character of the secret. Base64 and hex are whole-value forms.
 //
+// Base64 wrapped over lines, hex with separators, hex.Dump and decimal
+// byte lists are found by decoding (decoded.go).
+//
 // Not matched: other forms nested two deep (a %-encoded HTML escape, base64
 // of a URL-encoded value, JSON inside JSON), and encodings no web stack
 // produces by default (rot13, gzip, UTF-16).
@@ -159,6 +162,7 @@ func compile(vals []string) *matcher {
 		return m
 	}
 	var alts, lits []string
+	decoded := 0
 	seen := map[string]bool{}
 	literal := func(s string) {
 		if len(s) < minLen || seen[s] {
@@ -170,6 +174,18 @@ func compile(vals []string) *matcher {
 		m.starts[s[0]] = true
 	}
 	for _, v := range vals {
+		m.values = append(m.values, []byte(v))
+		m.first[v[0]] = true
+		if m.pairs == nil {
+			m.pairs = map[[2]byte]bool{}
+		}
+		m.pairs[[2]byte{v[0], v[1]}] = true
+		h := fmt.Sprintf("%02x", v[0])
+		m.listStart['0'] = true
+		m.listStart[h[0]] = true
+		m.listStart[strings.ToUpper(h)[0]] = true
+		m.listStart[strconv.Itoa(int(v[0]))[0]] = true
+		decoded = max(decoded, decodedMaxLen(len(v), base64.StdEncoding.EncodedLen(len(v))))
 		var seq strings.Builder
 		total := 0
 		for i := 0; i < len(v); {
@@ -251,6 +267,19 @@ func compile(vals []string) *matcher {
 	for _, c := range "&#;%+\\0123456789abcdefxuqotmplgsnABCDEFXQUOTMPLGS" {
 		m.alphabet[c] = true
 	}
+	// A stream may pass on a byte no match begins with: neither a form
+	// nor a decoded form (whose matches begin with a value's first
+	// number, decoded.go), nor base64, which a line end may continue: a
+	// stream counts the base64 characters before a line end to decide
+	// whether to hold the line back, so it must not pass on their start.
+	for c := 0; c < 256; c++ {
+		m.streamStarts[c] = m.starts[c] || m.listStart[c] || isB64[c]
+	}
+	// The regular expression is tried on windows of formLen bytes (a
+	// longer window makes each try slower); a stream holds back for the
+	// decoded forms too.
+	m.formLen = m.maxLen
+	m.maxLen = max(m.maxLen, decoded)
 	m.anchored = regexp.MustCompile(`^(?:` + m.src + `)`)
 	m.anchored.Longest()
 	return m

@@ -39,15 +39,29 @@ type matcher struct {
 	// maxLen is the longest text a form can be: a stream holds back at most
 	// maxLen-1 bytes.
 	maxLen int
+	// formLen is the longest text a match of src can be.
+	formLen int
 	// starts holds every byte a match can begin with: a stream may pass on
 	// bytes that are not one at once.
 	starts [256]bool
+	// streamStarts adds the bytes a decoded form's match begins with.
+	streamStarts [256]bool
 	// newline: some form contains a raw '\n', so a line end is not a safe
 	// place to flush a stream.
 	newline bool
-	// alphabet holds every byte a match can contain: no match crosses a
-	// byte outside it.
+	// alphabet holds every byte a match of src can contain: no match
+	// crosses a byte outside it.
 	alphabet [256]bool
+	// values are the registered values, searched for in decoded text
+	// (decoded.go).
+	values [][]byte
+	// first and pairs: the first byte, and the first two, of every value.
+	first [256]bool
+	pairs map[[2]byte]bool
+	// listStart holds the characters a byte list holding a value can
+	// start that value's number with: the first digit of its first byte
+	// in hex (either case) or decimal, and 0 (0x).
+	listStart [256]bool
 }
 
 // runs calls f for each maximal run of b made of alphabet bytes that is
@@ -71,9 +85,19 @@ func (m *matcher) runs(b []byte, f func(off int, run []byte) bool) {
 	}
 }
 
-// findAll returns the matches in b, leftmost-longest and not
-// overlapping, as an unanchored regexp.Longest search for src would.
+// findAll returns the spans to mask in b, sorted and not overlapping:
+// the forms' matches (findForms) and the decoded forms' (findDecoded).
 func (m *matcher) findAll(b []byte) [][2]int {
+	out := m.findForms(b)
+	if d := m.findDecoded(b); len(d) > 0 {
+		out = mergeSpans(append(out, d...))
+	}
+	return out
+}
+
+// findForms returns the matches in b, leftmost-longest and not
+// overlapping, as an unanchored regexp.Longest search for src would.
+func (m *matcher) findForms(b []byte) [][2]int {
 	var out [][2]int
 	m.runs(b, func(off int, run []byte) bool {
 		for p := 0; p <= len(run)-minLen; {
@@ -81,7 +105,7 @@ func (m *matcher) findAll(b []byte) [][2]int {
 				p++
 				continue
 			}
-			l := m.anchored.FindIndex(run[p:min(len(run), p+m.maxLen)])
+			l := m.anchored.FindIndex(run[p:min(len(run), p+m.formLen)])
 			if l == nil || l[1] == 0 {
 				p++
 				continue

@@ -48,12 +48,14 @@ func (m *matcher) safeCut(buf []byte) int {
 	cut := max(0, len(buf)-(m.maxLen-1))
 	if !m.newline {
 		// No form spans a line end: everything up to the last one is final.
-		if i := bytes.LastIndexByte(buf, '\n'); i+1 > cut {
-			cut = i + 1
+		// Except a line a decoded form may go on from (wrapped base64,
+		// hex.Dump): held back from where that form may begin.
+		if i := bytes.LastIndexByte(buf, '\n'); i >= 0 {
+			cut = max(cut, holdFrom(buf, i))
 		}
 	}
 	// Bytes no form starts with cannot begin a match.
-	for cut < len(buf) && !m.starts[buf[cut]] {
+	for cut < len(buf) && !m.streamStarts[buf[cut]] {
 		cut++
 	}
 	return cut
