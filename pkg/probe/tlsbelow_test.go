@@ -6,7 +6,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/piv-gate/piv/internal/pki"
 	"github.com/piv-gate/piv/pkg/config"
 )
 
@@ -99,5 +101,24 @@ func TestGatherTriesBelowTheMinimum(t *testing.T) {
 	f.app.Technical.TLS = nil
 	if b := Gather(t.Context(), f.app, f.targets[:1], Options{}).Targets[f.targets[0].Name].TLSBelow; b != nil {
 		t.Errorf("no TLS check: TLSBelow = %+v, want none", b)
+	}
+}
+
+// A server that accepts the old version with a certificate we do not trust
+// has still accepted the old version.
+func TestTLSBelowAcceptedDespiteAnUntrustedCertificate(t *testing.T) {
+	other, err := pki.NewCA("other CA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lf, err := other.Issue([]string{"other.test"}, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := listen(t, "127.0.0.3", 0)
+	serveTLS(t, ln, http.NotFoundHandler(), &tls.Config{Certificates: []tls.Certificate{lf.TLSCertificate()}, MinVersion: tls.VersionTLS10})
+	f := TLSBelow(t.Context(), pinned(t, ln.Addr().String()), tls.VersionTLS12, Timeouts{})
+	if !f.Accepted || f.Version != "1.1" {
+		t.Fatalf("want accepted at 1.1, got %+v", f)
 	}
 }

@@ -133,7 +133,8 @@ func notJSON(f probe.HTTPFact) string {
 // LatencyAnswer judges one latency sample: "" when it counts. A fast answer
 // that is not a healthy one measures nothing, so a sample of the health path
 // must pass Health; a sample of any other path must be a 2xx or 3xx. (The
-// probe has already refused answers that are not whole.)
+// probe has already refused answers that are not whole, and redirects off
+// the target, which are another server's business.)
 func LatencyAnswer(f probe.HTTPFact, tech config.Technical, t target.Target) string {
 	if why := f.Incomplete(); why != "" {
 		return why
