@@ -53,6 +53,20 @@ const walkJS = `
   // Attributes whose change would make the page load something: left as
   // they are, and their element covered instead.
   const loads = (el, name) => ["src", "srcset", "href", "data", "poster", "action", "formaction"].includes(name) && el.tagName !== "A";
+  // Elements whose pixels no check can read, because they are drawn,
+  // not text: a canvas, a video, an image made by the page itself (data:
+  // or blob:, as a chart or a rendered "text image" is), an SVG drawing
+  // text, images or HTML. Covered whole while a secret is registered.
+  const selfMade = (u) => typeof u === "string" && /^\s*(data|blob):/i.test(u);
+  const unreadable = (el) => {
+    const t = el.localName;
+    if (t === "canvas" || t === "video") return true;
+    if (t === "img" || (t === "input" && (el.getAttribute("type") || "").toLowerCase() === "image"))
+      return selfMade(el.currentSrc) || selfMade(el.src) || selfMade(el.getAttribute("src")) || /(^|[\s,])(data|blob):/i.test(el.getAttribute("srcset") || "");
+    if (t === "svg" && !el.ownerSVGElement) return !!el.querySelector("text, image, foreignObject, foreignobject, use, textPath, textpath");
+    return false;
+  };
+  const rectOf = (el) => { const r = el.getBoundingClientRect(); return [r.left + window.scrollX, r.top + window.scrollY, r.width, r.height].join(","); };
 `
 
 // maskJS hides every registered secret, in any form (secret.Pattern), and
@@ -67,7 +81,7 @@ const walkJS = `
 const maskJS = `(sels, pat) => {` + walkJS + `
   const re = pat ? new RegExp(pat) : null, reG = pat ? new RegExp(pat, "g") : null;
   const hit = (s) => !!re && typeof s === "string" && s !== "" && re.test(s);
-  const st = {vals: [], texts: [], attrs: [], boxes: [], covered: []}; const boxed = new Set();
+  const st = {vals: [], texts: [], attrs: [], boxes: [], covered: [], drawn: []}; const boxed = new Set();
   window.__pivMask = st; // first: should a step below throw, unmaskJS still undoes the others
   // Boxes are laid once every change is made: emptying a field or
   // replacing a text moves what follows it.
@@ -99,6 +113,9 @@ const maskJS = `(sels, pat) => {` + walkJS + `
       for (const el of els) blankValue(el, frame);
     }
     if (!re) return;
+    for (const el of root.querySelectorAll("*")) {
+      if (unreadable(el)) { st.drawn.push([el, frame ? rectOf(frame) : rectOf(el)]); box(frame || el); }
+    }
     for (const el of root.querySelectorAll("input, textarea")) if (hit(el.value)) blankValue(el, frame);
     for (const n of textNodes(root)) {
       if (hit(n.data)) { st.texts.push([n, n.data]); n.data = n.data.replace(reG, "[REDACTED]"); box(frame || n.parentElement); }
@@ -131,7 +148,17 @@ const verifyJS = `(pat) => {` + walkJS + `
   const st = window.__pivMask || {covered: []};
   const name = (el) => el.tagName.toLowerCase() + (el.id && !hit(el.id) ? "#" + el.id : "");
   const left = [];
+  const drawn = new Map((st.drawn || []).map(([el, r]) => [el, r]));
   walk((root, frame) => {
+    // A drawn element added or moved since it was covered may show
+    // pixels no check can read.
+    for (const el of root.querySelectorAll("*")) {
+      if (!unreadable(el)) continue;
+      const r = el.getBoundingClientRect();
+      if (r.width === 0 || r.height === 0) continue;
+      if (!drawn.has(el)) left.push("a " + el.localName + " added after masking (its pixels cannot be checked)");
+      else if (drawn.get(el) !== rectOf(frame || el)) left.push("a " + el.localName + " moved after masking (its pixels cannot be checked)");
+    }
     for (const el of root.querySelectorAll("input, textarea, select")) if (hit(el.value)) left.push("the value of " + name(el));
     for (const n of textNodes(root)) if (hit(n.data)) left.push("text in " + (n.parentElement ? name(n.parentElement) : "the page"));
     if (hit(rootText(root))) left.push("text of the page");
@@ -191,8 +218,13 @@ var beforeScreenshot func(*rod.Page)
 // a secret can still be seen (a script put it back, a place masking cannot
 // get at), the screenshot is dropped and the error wraps
 // ErrScreenshotWithheld with where it was seen; the HTML is still
-// returned. Canvas drawings and images of text cannot be read by either
-// check; cross-origin frames are covered whole.
+// returned. What neither check can read is covered whole while a secret is
+// registered: cross-origin frames, and every canvas, video, image the page
+// made itself (data: or blob: source) and SVG drawing text, images or HTML
+// (a secret drawn on a canvas is pixels, not text). One added or moved
+// after masking has the screenshot withheld. Not covered: CSS
+// background images and images served by URL (a server-rendered picture
+// of a secret).
 //
 // The page is restored afterwards, so Capture may also be used mid-journey.
 func Capture(ctx context.Context, page *rod.Page, maskSelectors []string) (png []byte, html []byte, err error) {
