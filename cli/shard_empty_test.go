@@ -48,3 +48,19 @@ func TestShardWithNoAppIsInconclusive(t *testing.T) {
 		t.Fatalf("reports/ holds %d entries, want the manifest only", len(entries))
 	}
 }
+
+// A narrowed run merged alone: its pass is not a full gate (exit 3), and
+// the merge's stdout line says NARROWED.
+func TestMergeNarrowedRunSaysSo(t *testing.T) {
+	f := fleettest.Three(t, nil)
+	cfg, _ := shardApps(t, f)
+	work := t.TempDir()
+	run := filepath.Join(work, "runs", "quote", "r1")
+	r := pivIn(t, work, "run", "quote", "--service", "--label-filter", "technical", "--config", cfg, "--out", run, "--timeout", "60s")
+	wantExit(t, r, exitPass)
+	r = pivIn(t, work, "merge", filepath.Join(work, "runs"), "--out", filepath.Join(work, "merged"))
+	wantExit(t, r, exitInconclusive)
+	if !strings.Contains(r.stdout, "INCONCLUSIVE NARROWED") || !strings.Contains(r.stdout, "narrowed: not a full gate") {
+		t.Fatalf("narrowed run not marked: %s", r.explain())
+	}
+}

@@ -4,7 +4,7 @@
 #
 #   examples/nightly/swarm.sh N CONFIG_DIR REPORTS_DIR [piv run flags...]
 #
-# e.g. examples/nightly/swarm.sh 4 "$PWD/fixtures/apps" /srv/piv/nightly --label-filter functional
+# e.g. examples/nightly/swarm.sh 4 "$PWD/fixtures/apps" /srv/piv/nightly
 #
 # The task slot of a replicated job is 0-based and Docker renders slot 0 as
 # the node ID in {{.Task.Slot}}: the shard is slot+1, or 1 when the slot is not
