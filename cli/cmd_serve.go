@@ -39,7 +39,10 @@ its own 'piv run' process; its reports are kept under --out.
                     piv_gate_last_verdict, piv_serve_requests_refused_total
 
 Every /v1 request needs 'Authorization: Bearer TOKEN' (the token file's
-content), unless --insecure-no-auth on a loopback address. At most
+content, at least 16 bytes), unless --insecure-no-auth on a loopback address;
+then only a loopback Host and no Origin header are answered (no web page can
+start a gate). POSTs need Content-Type: application/json (415 otherwise), and a
+body that repeats a key, at any depth, is a 400. At most
 --max-concurrent gates run at once (503 + Retry-After beyond that), one at a
 time per app and target (409). On SIGTERM the server stops taking gates,
 lets running ones finish for --drain, then interrupts them (their callers get
@@ -47,7 +50,7 @@ an inconclusive gate.json) and exits when every child is gone.
 
 Examples:
   piv serve --listen 0.0.0.0:8089 --token-file /run/secrets/piv-token --config /etc/piv/apps
-  curl -H "Authorization: Bearer $(cat token)" -d '{"app":"quote","node":"app-02","expectVersion":"2.4.1"}' http://piv:8089/v1/gates
+  curl -H "Authorization: Bearer $(cat token)" -H 'Content-Type: application/json' -d '{"app":"quote","node":"app-02","expectVersion":"2.4.1"}' http://piv:8089/v1/gates
 `
 
 func init() {
@@ -105,6 +108,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		token = []byte(strings.TrimSpace(string(b)))
 		if len(token) == 0 {
 			return usageErr("--token-file %s is empty", f.tokenFile)
+		}
+		// A short token is guessed: 16 bytes is the least a bearer token
+		// that starts deployment gates may be (openssl rand -hex 16 gives 32).
+		if len(token) < minToken {
+			return usageErr("--token-file %s holds %d bytes: a token must have at least %d (openssl rand -hex 16)", f.tokenFile, len(token), minToken)
 		}
 	case f.insecureNoAuth:
 		if !isLoopback(f.listen) {
@@ -217,6 +225,9 @@ func errMsg(err error) string {
 	}
 	return err.Error()
 }
+
+// minToken is the shortest bearer token piv serve accepts, in bytes.
+const minToken = 16
 
 // isLoopback: --insecure-no-auth is for a developer's own machine only.
 func isLoopback(addr string) bool {

@@ -63,6 +63,9 @@ var gateFields = []string{"app", "node", "scope", "expectVersion", "labelFilter"
 // empty strings: an empty "node" is a mistake in the caller's template, not
 // a request for a service gate.
 func parseGateBody(body []byte) (Gate, *RequestError) {
+	if err := dupKey(body); err != nil {
+		return Gate{}, badRequest("%v", err)
+	}
 	var raw map[string]json.RawMessage
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(&raw); err != nil {
@@ -117,6 +120,9 @@ var flaggerFields = map[string]string{
 // (Flagger cannot send headers) and is returned apart, never as a field.
 func parseFlaggerBody(body []byte, tokenKey string) (Gate, flaggerBody, string, *RequestError) {
 	var fb flaggerBody
+	if err := dupKey(body); err != nil {
+		return Gate{}, fb, "", badRequest("%v", err)
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(&fb); err != nil {
 		return Gate{}, fb, "", badRequest("malformed JSON body: %v (want Flagger's webhook payload: name, namespace, phase, metadata)", err)

@@ -104,7 +104,16 @@ func (s *Server) Handler() http.Handler {
 		io.WriteString(w, "ok\n")
 	})
 	mux.Handle("/metrics", promhttp.HandlerFor(s.m.reg, promhttp.HandlerOpts{}))
-	return mux
+	if len(s.opt.Token) > 0 {
+		return mux
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if e := localOnly(r); e != nil {
+			s.refuse(w, "forbidden", e)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
 }
 
 // Interrupt stops taking gates and interrupts the running ones: each child
@@ -202,6 +211,10 @@ func (s *Server) handleGates(w http.ResponseWriter, r *http.Request) {
 		s.unauthorized(w)
 		return
 	}
+	if e := jsonContent(r); e != nil {
+		s.refuse(w, "unsupported_media_type", e)
+		return
+	}
 	body, ok := s.readBody(w, r)
 	if !ok {
 		return
@@ -238,6 +251,10 @@ func (s *Server) handleFlagger(w http.ResponseWriter, r *http.Request) {
 			s.unauthorized(w)
 			return
 		}
+	}
+	if e := jsonContent(r); e != nil {
+		s.refuse(w, "unsupported_media_type", e)
+		return
 	}
 	body, ok := s.readBody(w, r)
 	if !ok {

@@ -242,6 +242,7 @@ func TestRequestsRefusedBeforeAnyChild(t *testing.T) {
 	req, _ = http.NewRequest("POST", hs.URL+"/v1/gates", io.MultiReader(strings.NewReader(`{"app":"`), bytes.NewReader(bytes.Repeat([]byte("a"), 4096))))
 	req.ContentLength = -1
 	req.Header.Set("Authorization", "Bearer tok-123")
+	req.Header.Set("Content-Type", "application/json")
 	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 413 {
 		t.Errorf("chunked oversized: %v %v", resp, err)
 	}
