@@ -145,6 +145,9 @@ func (s *Server) synthesize(o outcome, g Gate, started time.Time, reason string,
 	res := &gate.Result{Schema: gate.Schema, App: g.App, ExpectedVersion: g.ExpectVersion, StartedAt: started.UTC(),
 		Target: gate.Target{Scope: g.Scope, Node: g.Node}, Checks: []gate.Check{},
 		Selection: gate.Selection{LabelFilter: g.LabelFilter, Narrowed: g.LabelFilter != ""}}
+	if o.dir != "" {
+		res.RunID = filepath.Base(o.dir) // the run is the folder the server made for it
+	}
 	res.DurationSeconds = time.Since(started).Seconds()
 	gate.Decide(res, gate.Policy{}, reason)
 	return s.keep(o, res, childOut)

@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -389,10 +390,52 @@ func (s *Server) gate(w http.ResponseWriter, r *http.Request, g Gate) (outcome, 
 		s.refuse(w, "usage", o.usage)
 		return outcome{}, false
 	}
+	if dir != "" {
+		dir = s.matchFolder(dir, o.res.RunID, report.RunID(started, g.App, g.Scope, g.Node))
+	}
 	el := time.Since(started)
 	s.m.observe(g, o.res.Verdict, el.Seconds(), float64(time.Now().Unix()))
 	s.logf("gate %s %s: %s in %.2fs (run %s, report %s)", g.App, g.Target(), o.res.Verdict, el.Seconds(), o.res.RunID, dir)
 	return o, true
+}
+
+// runIDElem is what a run id must look like to name a folder.
+var (
+	runIDElem = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$`)
+	runTime   = regexp.MustCompile(`^[0-9]{8}T[0-9]{6}Z$`)
+)
+
+// matchFolder makes the gate's report folder carry its runId. The server
+// names the folder (unique, by report.Dir) from its own clock before the
+// child starts; the child names the run from its clock when it prepares,
+// which may be the next second under load: then the folder is renamed to
+// the child's runId, which no other folder holds (one gate per app and
+// target at a time, and the id names both), so evidence, merge and the
+// caller find the run under the id it carries. A name that is already taken
+// is left alone and logged: renaming over another run's evidence would be
+// worse. See the report of the R2 fix for the Prepare rule that makes the
+// child take the folder's name instead, whatever the second.
+func (s *Server) matchFolder(dir, runID, ours string) string {
+	if runID == "" || runID == filepath.Base(dir) || !runIDElem.MatchString(runID) {
+		return dir
+	}
+	// Only a run id of this gate at another second: TIME-app-scope[-node],
+	// the same after the time as the one the folder was named from.
+	_, want, _ := strings.Cut(ours, "-")
+	t, rest, ok := strings.Cut(runID, "-")
+	if !ok || rest != want || !runTime.MatchString(t) {
+		return dir
+	}
+	to := filepath.Join(filepath.Dir(dir), runID)
+	if _, err := os.Lstat(to); err == nil {
+		s.logf("run %s: report folder %s keeps its name: %s already exists", runID, dir, to)
+		return dir
+	}
+	if err := os.Rename(dir, to); err != nil {
+		s.logf("run %s: report folder %s could not be renamed to its runId: %v", runID, dir, err)
+		return dir
+	}
+	return to
 }
 
 // serverTiming names the child's share of the answer (W3C Server-Timing),
