@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -88,7 +89,10 @@ func startServe(t *testing.T, f *fleettest.Fleet, o serveOpts) *pivServe {
 	b := make([]byte, 16)
 	rand.Read(b)
 	s := &pivServe{token: "piv-serve-test-" + hex.EncodeToString(b), out: t.TempDir(), exited: make(chan struct{})}
-	args := []string{"serve", "--listen", "127.0.0.1:0", "--config", f.Dir, "--out", s.out, "--timeout", "60s"}
+	args := []string{"serve", "--listen", "127.0.0.1:0", "--config", f.Dir, "--out", s.out}
+	if !slices.Contains(o.extra, "--timeout") {
+		args = append(args, "--timeout", "60s") // each flag once: a repeated flag is a usage error
+	}
 	if o.noToken {
 		args = append(args, "--insecure-no-auth")
 		s.token = ""
