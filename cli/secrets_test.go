@@ -77,6 +77,12 @@ func secretsEchoApp() http.Handler {
 // and writes an app definition for the selftest-secrets suite.
 func secretsApp(t *testing.T, settings string) string {
 	t.Helper()
+	return secretsAppFor(t, "selftest-secrets", settings)
+}
+
+// secretsAppFor is secretsApp for another suite.
+func secretsAppFor(t *testing.T, suite, settings string) string {
+	t.Helper()
 	ca, err := pki.NewCA("piv secrets test CA")
 	if err != nil {
 		t.Fatal(err)
@@ -109,8 +115,8 @@ technical:
   ports: [%s]
   health: { path: /health, status: 200, json: { status: UP } }
   version: { path: /version, json: version }
-suites: [selftest-secrets]
-%s`, port, ln.Addr(), port, settings)
+suites: [%s]
+%s`, port, ln.Addr(), port, suite, settings)
 	if err := os.WriteFile(filepath.Join(dir, "secrets.yaml"), []byte(def), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
+	"strings"
 
 	"github.com/piv-gate/piv/pkg/gate"
 )
@@ -100,6 +102,59 @@ func WriteFileAtomic(path string, data []byte) error {
 // they are. b must be valid JSON (report.JSON's output); an error says
 // where it is not.
 func RedactJSON(b []byte, redact func(string) string) ([]byte, error) {
+	return redactJSON(b, redact, nil)
+}
+
+// RedactGateJSON is RedactJSON for gate.json: gate.json's own vocabulary
+// is kept — its keys (every json name of the gate types) and the words
+// of its enumerations (verdicts, check states, scopes, the schema) where
+// a whole string is one — so that a secret that happens to be "pass" or
+// "failed" does not turn the verdict into "[REDACTED]", which no pipeline
+// could read. Such a word in any longer text (a reason, a message) is
+// redacted as usual.
+func RedactGateJSON(b []byte, redact func(string) string) ([]byte, error) {
+	return redactJSON(b, redact, func(s string, key bool) bool {
+		if key {
+			return gateKeys[s]
+		}
+		return gateWords[s]
+	})
+}
+
+var gateKeys, gateWords = vocabulary()
+
+func vocabulary() (keys, words map[string]bool) {
+	keys, words = map[string]bool{}, map[string]bool{gate.Schema: true}
+	for _, w := range []string{string(gate.Pass), string(gate.Fail), string(gate.Inconclusive),
+		string(gate.Passed), string(gate.Failed), string(gate.Flaky), string(gate.Skipped), string(gate.Panicked), string(gate.Aborted),
+		"node", "service", "image"} {
+		words[w] = true
+	}
+	seen := map[reflect.Type]bool{}
+	var walk func(t reflect.Type)
+	walk = func(t reflect.Type) {
+		for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Array || t.Kind() == reflect.Map {
+			t = t.Elem()
+		}
+		if t.Kind() != reflect.Struct || seen[t] {
+			return
+		}
+		seen[t] = true
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			if name, _, _ := strings.Cut(f.Tag.Get("json"), ","); name != "" && name != "-" {
+				keys[name] = true
+			} else if f.IsExported() {
+				keys[f.Name] = true
+			}
+			walk(f.Type)
+		}
+	}
+	walk(reflect.TypeOf(gate.Result{}))
+	return keys, words
+}
+
+func redactJSON(b []byte, redact func(string) string, keep func(s string, key bool) bool) ([]byte, error) {
 	if !json.Valid(b) {
 		return nil, errors.New("report: RedactJSON: not valid JSON")
 	}
@@ -123,6 +178,17 @@ func RedactJSON(b []byte, redact func(string) string) ([]byte, error) {
 		var s string
 		if err := json.Unmarshal(tok, &s); err != nil {
 			return nil, fmt.Errorf("report: RedactJSON: string at %d: %w", i, err)
+		}
+		if keep != nil {
+			k := j + 1
+			for k < len(b) && (b[k] == ' ' || b[k] == '\n' || b[k] == '\t' || b[k] == '\r') {
+				k++
+			}
+			if keep(s, k < len(b) && b[k] == ':') {
+				out = append(out, tok...)
+				i = j + 1
+				continue
+			}
 		}
 		if r := redact(s); r != s {
 			var buf bytes.Buffer

@@ -66,3 +66,32 @@ func TestRedactJSONKeepsTheDocumentValid(t *testing.T) {
 		t.Error("invalid JSON accepted")
 	}
 }
+
+// gate.json's vocabulary is kept where a whole key or value is one (a
+// secret "pass" must not hide the verdict), redacted in any longer text.
+func TestRedactGateJSONKeepsTheVerdict(t *testing.T) {
+	r := &gate.Result{App: "quote", Verdict: gate.Pass, Reason: "checked as pass",
+		Checks: []gate.Check{{Name: "login", State: gate.Passed, Observed: map[string]any{"pass": "pass", "who": "user pass"}}}}
+	j, err := JSON(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	redact := func(s string) string { return strings.ReplaceAll(s, "pass", "[REDACTED]") }
+	got, err := RedactGateJSON(j, redact)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back gate.Result
+	if err := json.Unmarshal(got, &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.Verdict != gate.Pass || back.Checks[0].State != gate.Passed || back.Summary.Passed != r.Summary.Passed {
+		t.Errorf("the gate's own words were redacted:\n%s", got)
+	}
+	if back.Reason != "checked as [REDACTED]" || back.Checks[0].Observed["who"] != "user [REDACTED]" {
+		t.Errorf("free text not redacted:\n%s", got)
+	}
+	if !strings.Contains(string(got), `"passed":`) {
+		t.Errorf("a key of the schema was redacted:\n%s", got)
+	}
+}

@@ -55,7 +55,7 @@ func init() {
 }
 
 // dumpLine is one line of hex.Dump: offset, hex column, ASCII column.
-var dumpLine = regexp.MustCompile(`(?m)^[0-9a-fA-F]{8}  ((?:[0-9a-fA-F]{2} {1,2}){1,16}) *\|([^\n]{1,16})\|\r?$`)
+var dumpLine = regexp.MustCompile(`(?m)^[ \t]*[0-9a-fA-F]{8}  ((?:[0-9a-fA-F]{2} {1,2}){1,16}) *\|([^\n]{1,16})\|\r?$`)
 
 // decodedMaxLen is the longest text a value of n bytes can take in one of
 // these forms (a stream holds back at most this much).
@@ -77,7 +77,8 @@ func (m *matcher) findDecoded(b []byte) [][2]int {
 	return out
 }
 
-// findWrapped: base64 (or any other form) broken by line ends.
+// findWrapped: base64 (or any other form) broken by line ends, each line
+// perhaps indented (Ginkgo indents a failure's lines).
 func (m *matcher) findWrapped(b []byte, out [][2]int) [][2]int {
 	for from := 0; from < len(b); {
 		i := bytes.IndexByte(b[from:], '\n')
@@ -90,23 +91,33 @@ func (m *matcher) findWrapped(b []byte, out [][2]int) [][2]int {
 		if before >= 0 && b[before] == '\r' {
 			before--
 		}
-		if before < 0 || p+1 >= len(b) || !isB64[b[before]] || !isB64[b[p+1]] {
+		after := p + 1
+		for after < len(b) && (b[after] == ' ' || b[after] == '\t') {
+			after++
+		}
+		if before < 0 || after >= len(b) || !isB64[b[before]] || !isB64[b[after]] {
 			continue
 		}
-		start := before
-		for start > 0 && (isB64[b[start-1]] || b[start-1] == '\n' || b[start-1] == '\r') {
-			start--
-		}
-		end := p + 1
-		for end < len(b) && (isB64[b[end]] || b[end] == '\n' || b[end] == '\r') {
-			end++
+		start, _ := wrappedBack(b, before+1)
+		end := after
+		for end < len(b) {
+			if isB64[b[end]] || b[end] == '\r' {
+				end++
+			} else if b[end] == '\n' {
+				end++
+				for end < len(b) && (b[end] == ' ' || b[end] == '\t') {
+					end++
+				}
+			} else {
+				break
+			}
 		}
 		from = end
 		var stripped []byte
 		var at []int
 		for k := start; k < end; k++ {
-			if b[k] != '\n' && b[k] != '\r' {
-				stripped = append(stripped, b[k])
+			if c := b[k]; isB64[c] {
+				stripped = append(stripped, c)
 				at = append(at, k)
 			}
 		}
@@ -115,6 +126,35 @@ func (m *matcher) findWrapped(b []byte, out [][2]int) [][2]int {
 		}
 	}
 	return out
+}
+
+// wrappedBack walks back from k (exclusive) over base64 characters, line
+// ends and the indentation after a line end, and returns where that
+// stretch starts and how many base64 characters it holds.
+func wrappedBack(b []byte, k int) (start, n int) {
+	start = k
+	for start > 0 {
+		c := b[start-1]
+		switch {
+		case isB64[c]:
+			n++
+			start--
+		case c == '\n' || c == '\r':
+			start--
+		case c == ' ' || c == '\t':
+			j := start - 1
+			for j > 0 && (b[j-1] == ' ' || b[j-1] == '\t') {
+				j--
+			}
+			if j == 0 || b[j-1] != '\n' {
+				return start, n
+			}
+			start = j
+		default:
+			return start, n
+		}
+	}
+	return start, n
 }
 
 // token is one byte of a decoded list and where its text is.
@@ -313,14 +353,8 @@ func holdFrom(buf []byte, nl int) int {
 	if end > 0 && buf[end-1] == '\r' {
 		end--
 	}
-	start, n := end, 0
-	for start > 0 && (isB64[buf[start-1]] || buf[start-1] == '\n' || buf[start-1] == '\r') {
-		start--
-		if isB64[buf[start]] {
-			n++
-		}
-	}
-	for start < end && (buf[start] == '\n' || buf[start] == '\r') {
+	start, n := wrappedBack(buf, end)
+	for start < end && !isB64[buf[start]] {
 		start++
 	}
 	hold := nl + 1

@@ -43,6 +43,8 @@ func decodedForms(v string) map[string]string {
 		"hex.Dump":               hex.Dump([]byte(v)),
 		"hex.Dump at offset 5":   hex.Dump([]byte("user:" + v + " and more")),
 		"% x inside a longer":    fmt.Sprintf("% x", "user="+v+";"),
+		"indented MIME":          strings.ReplaceAll(wrap(b64, 20, "\r\n"), "\n", "\n  "),
+		"indented hex.Dump":      "  " + strings.ReplaceAll(hex.Dump([]byte(v)), "\n", "\n  "),
 	}
 }
 

@@ -216,8 +216,8 @@ func BenchmarkRedactBytes(b *testing.B) {
 	}
 }
 
-// Cutting text into runs before matching changes nothing: the result is
-// the regular expression's own on the whole text, for texts built from
+// Cutting text into runs before matching changes nothing: the forms'
+// matches are the regular expression's own on the whole text, for texts built from
 // secrets' forms, their pieces and noise.
 func TestRunsMatchTheWholeText(t *testing.T) {
 	vals := []string{"run-split-secret", tricky, "two words here"}
@@ -239,7 +239,15 @@ func TestRunsMatchTheWholeText(t *testing.T) {
 			b.WriteString(pieces[next(len(pieces))])
 		}
 		in := []byte(b.String())
-		if got, want := string(RedactBytes(in)), string(whole.ReplaceAllLiteral(in, []byte(Mask))); got != want {
+		// The forms' pass alone: the decoded forms (decoded.go) find more.
+		var got []byte
+		last := 0
+		for _, l := range current().findForms(in) {
+			got = append(append(got, in[last:l[0]]...), Mask...)
+			last = l[1]
+		}
+		got = append(got, in[last:]...)
+		if got, want := string(got), string(whole.ReplaceAllLiteral(in, []byte(Mask))); got != want {
 			t.Fatalf("runs: %q\nwhole: %q\ninput: %q", got, want, in)
 		}
 	}

@@ -1,7 +1,6 @@
 package session
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 
@@ -53,22 +52,17 @@ func WriteReports(res *gate.Result, dir, summary, stepSummary string) error {
 }
 
 // writeGateJSON writes gate.json redacted string by string
-// (report.RedactJSON): a secret that is also JSON syntax or a key ("null",
-// "pass") must not turn the record into invalid JSON. What is still left
-// (a secret that is only digits, shown as a number) is redacted in the
-// bytes when the result stays valid JSON.
+// (report.RedactGateJSON): a secret that is also JSON syntax or a key
+// ("null", "pass") must not turn the record into invalid JSON, nor its
+// verdict into one no pipeline can read. Numbers are not redacted (a
+// secret of digits observed as a number shows as one).
 func writeGateJSON(res *gate.Result, dir string) error {
 	j, err := report.JSON(res)
 	if err != nil {
 		return err
 	}
-	if j, err = report.RedactJSON(j, secret.Redact); err != nil {
+	if j, err = report.RedactGateJSON(j, secret.Redact); err != nil {
 		return err
-	}
-	if secret.Contains(j) {
-		if b := secret.RedactBytes(j); json.Valid(b) {
-			j = b
-		}
 	}
 	return report.WriteFileAtomic(filepath.Join(dir, "gate.json"), j)
 }
