@@ -24,6 +24,11 @@ affected app verified: 5 days external, 30 internal, or the record's sla) as
 met, running (time left) or breached. The nodes come from the app definitions
 (--config, else $PIV_CONFIG, else ./fixtures/apps).
 
+Only a gate whose verdict is pass verifies a node (in a --fleet gate that
+failed, the node's own part); a gate that failed or was inconclusive counts
+as the node seen failing, whatever the record's checks said. A runId that two
+reports claim for different nodes (a copied gate.json) verifies nothing.
+
 Exit codes: 0 met, 1 breached (or a node unverified past its deadline),
 2 usage or configuration error, 3 still running.
 
