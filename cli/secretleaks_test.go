@@ -12,6 +12,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/piv-gate/piv/pkg/gate"
 )
 
 // SecretLeaksEnvVar is selftest.SecretLeaksEnv (suites/selftest builds
@@ -198,6 +200,11 @@ func TestSecretThatIsJSONKeepsGateJSONValid(t *testing.T) {
 			}
 			if !json.Valid(b) {
 				t.Fatalf("gate.json is not valid JSON:\n%s", b)
+			}
+			// The check passes: the verdict is still one a pipeline reads.
+			wantExit(t, r, 0)
+			if r.gate.Verdict != gate.Pass {
+				t.Errorf("verdict %q, want pass:\n%s", r.gate.Verdict, b)
 			}
 			if bytes.Contains(b, []byte(`"as `+v)) || !bytes.Contains(b, []byte(`"as [REDACTED]"`)) {
 				t.Errorf("the observation is not redacted:\n%s", b)
