@@ -124,6 +124,14 @@ func TestSecretNotCutByGomega(t *testing.T) {
 	}
 }
 
+// S5, the attack's own form: the secret against a copy of it with one
+// character changed (not a secret): neither shows, whole or in pieces.
+func TestSecretNotShownByGomegaNearCopy(t *testing.T) {
+	r := leakRun(t, "gomeganear", SecretLeaksEnvVar+"="+leakSecret)
+	wantExit(t, r, 1)
+	wantNoLeak(t, r, leakSecret)
+}
+
 // S3, S4, S7: base64 wrapped over lines, hex with separators, hex.Dump
 // (its ASCII column is the secret in 16-byte pieces) and a decimal byte
 // list, on GinkgoWriter, in an attachment and in the failure.

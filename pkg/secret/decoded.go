@@ -74,6 +74,83 @@ func (m *matcher) findDecoded(b []byte) [][2]int {
 	out = m.findWrapped(b, out)
 	out = m.findByteLists(b, out)
 	out = m.findDumps(b, out)
+	out = m.findFragments(b, out)
+	return out
+}
+
+// fragments indexes a long value's pieces of fragLen(len) bytes by their
+// first four bytes.
+type fragments struct {
+	v  []byte
+	k  int
+	at map[[4]byte][]int
+}
+
+// fragLen is the shortest piece of a value of n bytes that is masked on
+// its own, or 0 for values too short to have one: a third of it, at
+// least 12 bytes. A value printed almost whole — Gomega's "expected"
+// side, built from the secret with one character changed, or the secret
+// cut by a truncation — is then masked in the pieces it shares with the
+// secret. Only literal pieces: not their escaped or encoded forms.
+func fragLen(n int) int {
+	if n < 16 {
+		return 0
+	}
+	return max(12, n/3)
+}
+
+func newFragments(v []byte) *fragments {
+	k := fragLen(len(v))
+	if k == 0 {
+		return nil
+	}
+	f := &fragments{v: v, k: k, at: map[[4]byte][]int{}}
+	for i := 0; i+k <= len(v); i++ {
+		key := [4]byte(v[i : i+4])
+		f.at[key] = append(f.at[key], i)
+	}
+	return f
+}
+
+// findFragments: pieces of long values (see fragLen), within runs of the
+// forms' alphabet (a value's bytes are all in it).
+func (m *matcher) findFragments(b []byte, out [][2]int) [][2]int {
+	if len(m.frags) == 0 {
+		return out
+	}
+	m.runs(b, func(off int, run []byte) bool {
+		if len(run) < 12 {
+			return true
+		}
+		for p := 0; p+12 <= len(run); {
+			if h := uint16(run[p])<<8 | uint16(run[p+1]); m.fragPairs[h>>6]&(1<<(h&63)) == 0 {
+				p++
+				continue
+			}
+			best := 0
+			for _, f := range m.frags {
+				if p+f.k > len(run) {
+					continue
+				}
+				for _, i := range f.at[[4]byte(run[p:p+4])] {
+					l := 0
+					for p+l < len(run) && i+l < len(f.v) && run[p+l] == f.v[i+l] {
+						l++
+					}
+					if l >= f.k {
+						best = max(best, l)
+					}
+				}
+			}
+			if best == 0 {
+				p++
+				continue
+			}
+			out = append(out, [2]int{off + p, off + p + best})
+			p += best
+		}
+		return true
+	})
 	return out
 }
 

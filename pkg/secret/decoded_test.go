@@ -140,3 +140,23 @@ func TestStreamRedactsDecodedForms(t *testing.T) {
 		t.Fatalf("hex.Dumper: %q passed on:\n%s", left, out.String())
 	}
 }
+
+// A value built from a long secret with one character changed (Gomega's
+// "expected" side) is masked in the pieces it shares with the secret;
+// a short piece alone is left.
+func TestRedactsPiecesOfLongSecrets(t *testing.T) {
+	Register(longSecret)
+	near := []byte(longSecret)
+	near[len(near)/2] ^= 1
+	out := Redact("expected " + string(near) + " end")
+	if left := leftOf(longSecret, "", out); left != "" {
+		t.Errorf("%q left in %q", left, out)
+	}
+	if !strings.HasPrefix(out, "expected ") || !strings.HasSuffix(out, " end") {
+		t.Errorf("text around changed: %q", out)
+	}
+	short := "tail: " + longSecret[len(longSecret)-11:]
+	if got := Redact(short); got != short {
+		t.Errorf("an 11-byte piece was masked: %q", got)
+	}
+}

@@ -175,6 +175,13 @@ func compile(vals []string) *matcher {
 	}
 	for _, v := range vals {
 		m.values = append(m.values, []byte(v))
+		if f := newFragments([]byte(v)); f != nil {
+			m.frags = append(m.frags, f)
+			for i := 0; i+f.k <= len(v); i++ {
+				h := uint16(v[i])<<8 | uint16(v[i+1])
+				m.fragPairs[h>>6] |= 1 << (h & 63)
+			}
+		}
 		m.first[v[0]] = true
 		if m.pairs == nil {
 			m.pairs = map[[2]byte]bool{}

@@ -55,6 +55,11 @@ type matcher struct {
 	// values are the registered values, searched for in decoded text
 	// (decoded.go).
 	values [][]byte
+	// frags index the pieces of long values (decoded.go).
+	frags []*fragments
+	// fragPairs is the set of two bytes a piece can begin with, a bit per
+	// pair: most positions are ruled out without a map look-up.
+	fragPairs [1024]uint64
 	// first and pairs: the first byte, and the first two, of every value.
 	first [256]bool
 	pairs map[[2]byte]bool

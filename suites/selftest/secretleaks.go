@@ -24,6 +24,7 @@ const SecretLeaksEnv = "PIV_SELFTEST_SECRETLEAKS_VALUE"
 //
 //   - attachname: the secret in an attachment's name;
 //   - gomegalong: Gomega's diff of two long secrets, which it truncated;
+//   - gomeganear: the same with the secret and a copy one character off;
 //   - encodings: base64 wrapped over lines (MIME), "% x", hex.Dump and a
 //     decimal byte list, on GinkgoWriter (in pieces), in an attachment
 //     and in the failure;
@@ -44,6 +45,12 @@ var _ = piv.Describe("selftest-secretleaks", "secret leaks of issue 8", func() {
 			// expected): Gomega's truncated diff showed the bytes around
 			// the difference, a fragment no redactor recognises.
 			Expect(v).To(Equal(piv.Secret(SecretLeaksEnv + "_OTHER").Value()))
+		case "gomeganear":
+			// The attack's: the expected value is the secret with one
+			// character changed, not itself a secret.
+			other := []byte(v)
+			other[len(other)/2] ^= 1
+			Expect(v).To(Equal(string(other)))
 		case "encodings":
 			b64 := base64.StdEncoding.EncodeToString([]byte(v))
 			var mime strings.Builder
