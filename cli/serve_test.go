@@ -549,6 +549,7 @@ func holdGate(t *testing.T, s *pivServe, hold net.Listener, node string) (answer
 	go func() {
 		req, _ := http.NewRequest("POST", s.url+"/v1/gates", strings.NewReader(`{"app":"hold","node":"`+node+`","labelFilter":"functional"}`))
 		req.Header.Set("Authorization", "Bearer "+s.token)
+		req.Header.Set("Content-Type", "application/json")
 		resp, err := serveClient.Do(req)
 		if err != nil {
 			answers <- answer{status: -1, body: err.Error()}
@@ -749,6 +750,7 @@ func BenchmarkServeOverhead(b *testing.B) {
 		start := time.Now()
 		req, _ := http.NewRequest("POST", url+"/v1/gates", strings.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/json")
 		resp, err := serveClient.Do(req)
 		if err != nil {
 			b.Fatal(err)
