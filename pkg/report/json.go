@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/piv-gate/piv/pkg/gate"
@@ -112,12 +113,18 @@ func RedactJSON(b []byte, redact func(string) string) ([]byte, error) {
 // "failed" does not turn the verdict into "[REDACTED]", which no pipeline
 // could read. Such a word in any longer text (a reason, a message) is
 // redacted as usual.
-func RedactGateJSON(b []byte, redact func(string) string) ([]byte, error) {
+//
+// ids are further whole values to keep: the run's own identity (its app,
+// run ID, node, address, URL, image), which come from the definition and
+// the command line, not from a secret, and which the supervising process
+// matches gate.json by (an app "m-pass" with a secret "pass" must still
+// be recognised as this run's).
+func RedactGateJSON(b []byte, redact func(string) string, ids ...string) ([]byte, error) {
 	return redactJSON(b, redact, func(s string, key bool) bool {
 		if key {
 			return gateKeys[s]
 		}
-		return gateWords[s]
+		return gateWords[s] || s != "" && slices.Contains(ids, s)
 	})
 }
 

@@ -70,14 +70,14 @@ func TestRedactJSONKeepsTheDocumentValid(t *testing.T) {
 // gate.json's vocabulary is kept where a whole key or value is one (a
 // secret "pass" must not hide the verdict), redacted in any longer text.
 func TestRedactGateJSONKeepsTheVerdict(t *testing.T) {
-	r := &gate.Result{App: "quote", Verdict: gate.Pass, Reason: "checked as pass",
+	r := &gate.Result{App: "m-pass", Verdict: gate.Pass, Reason: "checked as pass",
 		Checks: []gate.Check{{Name: "login", State: gate.Passed, Observed: map[string]any{"pass": "pass", "who": "user pass"}}}}
 	j, err := JSON(r)
 	if err != nil {
 		t.Fatal(err)
 	}
 	redact := func(s string) string { return strings.ReplaceAll(s, "pass", "[REDACTED]") }
-	got, err := RedactGateJSON(j, redact)
+	got, err := RedactGateJSON(j, redact, "m-pass")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +85,7 @@ func TestRedactGateJSONKeepsTheVerdict(t *testing.T) {
 	if err := json.Unmarshal(got, &back); err != nil {
 		t.Fatal(err)
 	}
-	if back.Verdict != gate.Pass || back.Checks[0].State != gate.Passed || back.Summary.Passed != r.Summary.Passed {
+	if back.Verdict != gate.Pass || back.App != "m-pass" || back.Checks[0].State != gate.Passed || back.Summary.Passed != r.Summary.Passed {
 		t.Errorf("the gate's own words were redacted:\n%s", got)
 	}
 	if back.Reason != "checked as [REDACTED]" || back.Checks[0].Observed["who"] != "user [REDACTED]" {

@@ -54,14 +54,16 @@ func WriteReports(res *gate.Result, dir, summary, stepSummary string) error {
 // writeGateJSON writes gate.json redacted string by string
 // (report.RedactGateJSON): a secret that is also JSON syntax or a key
 // ("null", "pass") must not turn the record into invalid JSON, nor its
-// verdict into one no pipeline can read. Numbers are not redacted (a
+// verdict into one no pipeline can read, nor the run's identity into one
+// its supervisor does not recognise. Numbers are not redacted (a
 // secret of digits observed as a number shows as one).
 func writeGateJSON(res *gate.Result, dir string) error {
 	j, err := report.JSON(res)
 	if err != nil {
 		return err
 	}
-	if j, err = report.RedactGateJSON(j, secret.Redact); err != nil {
+	t := res.Target
+	if j, err = report.RedactGateJSON(j, secret.Redact, res.App, res.RunID, t.Node, t.Address, t.URL, t.Image); err != nil {
 		return err
 	}
 	return report.WriteFileAtomic(filepath.Join(dir, "gate.json"), j)
