@@ -23,7 +23,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"io"
 	"io/fs"
 	"os"
@@ -604,7 +603,7 @@ type scanner struct {
 	// claims: per runId of a matching run, a hash of the app and nodes it
 	// claims (8 bytes a run of this record, not the report); dup: the
 	// runIds claimed for different ones.
-	claims map[string]uint64
+	claims map[uint64]uint64 // hash of the runId -> hash of its claim
 	dup    map[string]bool
 	// partVerdict: per node, its part's verdict in a fleet gate that
 	// failed (nil otherwise: the gate's verdict is every node's).
@@ -779,21 +778,19 @@ func (s *scanner) claim(runID, app string, nodes []string) bool {
 	if s.dup[runID] {
 		return true
 	}
-	sorted := append([]string(nil), nodes...)
-	sort.Strings(sorted)
-	h := fnv.New64a()
-	h.Write([]byte(app))
-	for _, n := range sorted {
-		h.Write([]byte{0})
-		h.Write([]byte(n))
+	// Order-free over the nodes (a sum of per-node hashes): no sorting, no
+	// allocation per run.
+	sum := hash64(app)
+	for _, n := range nodes {
+		sum += hash64("\x00" + n)
 	}
-	sum := h.Sum64()
+	id := hash64(runID)
 	if s.claims == nil {
-		s.claims = map[string]uint64{}
+		s.claims = map[uint64]uint64{}
 	}
-	prev, ok := s.claims[runID]
+	prev, ok := s.claims[id]
 	if !ok {
-		s.claims[runID] = sum
+		s.claims[id] = sum
 		return false
 	}
 	if prev == sum {
@@ -804,6 +801,16 @@ func (s *scanner) claim(runID, app string, nodes []string) bool {
 	}
 	s.dup[runID] = true
 	return true
+}
+
+// hash64 is FNV-1a, inline: a few bytes per run in scanner.claims.
+func hash64(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= 1099511628211
+	}
+	return h
 }
 
 func (s *scanner) emit(path string, scan *Scan, fn func(app, node string, ob obs, complete bool)) {
