@@ -1,75 +1,26 @@
 package serve
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"mime"
 	"net"
 	"net/http"
 	"strings"
+
+	"github.com/piv-gate/piv/pkg/jsondup"
 )
 
 // dupKey reports the first object key that appears twice in the same JSON
-// object, at any depth. encoding/json keeps the last of them, so
-// {"node":"down","node":"n1"} would run n1 while a proxy, a log or a
+// object, at any depth (pkg/jsondup). encoding/json keeps the last of them,
+// so {"node":"down","node":"n1"} would run n1 while a proxy, a log or a
 // reviewer reading the first key sees "down": one request must mean one
-// thing to everyone who reads it.
+// thing to everyone who reads it. Malformed JSON is left to the decoder
+// that follows, which says why.
 func dupKey(body []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	type frame struct {
-		obj    bool
-		keys   map[string]bool
-		expect bool // in an object: the next string token is a key
-		path   string
-		last   string // the key whose value is being read
+	if d, _ := jsondup.Find(body); d != nil {
+		return fmt.Errorf("%v: a request must say each thing once", d)
 	}
-	var stack []*frame
-	for {
-		tok, err := dec.Token()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return nil // malformed JSON: the decoder that follows says why
-		}
-		var top *frame
-		if len(stack) > 0 {
-			top = stack[len(stack)-1]
-		}
-		if top != nil && top.obj && top.expect {
-			if k, ok := tok.(string); ok {
-				if top.keys[k] {
-					return fmt.Errorf("duplicate key %q in %s: a request must say each thing once", k, top.path)
-				}
-				top.keys[k] = true
-				top.expect, top.last = false, k
-				continue
-			}
-		}
-		switch tok {
-		case json.Delim('{'), json.Delim('['):
-			path := "$"
-			switch {
-			case top != nil && top.obj:
-				path = top.path + "." + top.last
-			case top != nil:
-				path = top.path + "[]"
-			}
-			stack = append(stack, &frame{obj: tok == json.Delim('{'), keys: map[string]bool{}, expect: true, path: path})
-			continue
-		case json.Delim('}'), json.Delim(']'):
-			stack = stack[:len(stack)-1]
-		}
-		// A value ended (scalar, or a closed object/array): the parent
-		// object now expects its next key.
-		if len(stack) > 0 && stack[len(stack)-1].obj {
-			stack[len(stack)-1].expect = true
-		}
-	}
+	return nil
 }
 
 // jsonContent: POSTs must say Content-Type application/json. A browser

@@ -43,11 +43,11 @@ func TestDuplicateKeysAre400(t *testing.T) {
 	exe, marker := markerChild(t)
 	_, hs, _ := newTestServer(t, exe, func(o *Options) { o.FlaggerMetadataToken = "token" })
 	for _, c := range []struct{ path, body, key string }{
-		{"/v1/gates", `{"app":"quote","node":"down","node":"app-02"}`, `"node" in $`},
-		{"/v1/gates", `{"app":"quote","app":"quote","scope":"service"}`, `"app" in $`},
-		{"/v1/flagger", `{"name":"c","namespace":"n","phase":"Progressing","metadata":{"app":"quote","node":"down","node":"app-02","token":"tok-123"}}`, `"node" in $.metadata`},
-		{"/v1/flagger", `{"name":"c","name":"d","namespace":"n","metadata":{"app":"quote","node":"app-02","token":"tok-123"}}`, `"name" in $`},
-		{"/v1/flagger", `{"name":"c","namespace":"n","metadata":{"app":"quote","node":"app-02","token":"x","token":"tok-123"}}`, `"token" in $.metadata`},
+		{"/v1/gates", `{"app":"quote","node":"down","node":"app-02"}`, `"node" at the top level`},
+		{"/v1/gates", `{"app":"quote","app":"quote","scope":"service"}`, `"app" at the top level`},
+		{"/v1/flagger", `{"name":"c","namespace":"n","phase":"Progressing","metadata":{"app":"quote","node":"down","node":"app-02","token":"tok-123"}}`, `"node" at metadata`},
+		{"/v1/flagger", `{"name":"c","name":"d","namespace":"n","metadata":{"app":"quote","node":"app-02","token":"tok-123"}}`, `"name" at the top level`},
+		{"/v1/flagger", `{"name":"c","namespace":"n","metadata":{"app":"quote","node":"app-02","token":"x","token":"tok-123"}}`, `"token" at metadata`},
 	} {
 		status, _, body := post(t, hs.URL+c.path, "tok-123", c.body)
 		if status != 400 || !strings.Contains(errorOf(body)+body, "duplicate key "+c.key) {
