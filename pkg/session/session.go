@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -138,7 +139,7 @@ func Prepare(o Options) (*Gate, error) {
 	} else if o.RunID == "" {
 		// A folder named for this run (piv serve's, a pipeline's
 		// .../RUN-ID-2): the id follows the folder, as with the default.
-		if b := filepath.Base(filepath.Clean(out)); strings.HasPrefix(b, ro.RunID) {
+		if b := filepath.Base(filepath.Clean(out)); sameRun(b, ro.RunID) {
 			ro.RunID = b
 		}
 	}
@@ -298,4 +299,30 @@ func clearReports(dir string) error {
 		os.Remove(p)
 	}
 	return nil
+}
+
+var runStamp = regexp.MustCompile(`^\d{8}T\d{6}Z$`)
+
+// sameRun: is name a run id of the run id — the same app, scope and
+// target, at any second, possibly with a -N suffix (a folder made a moment
+// earlier by piv serve, or numbered because its name was taken)?
+func sameRun(name, id string) bool {
+	_, rest, ok1 := strings.Cut(id, "-")
+	stamp, tail, ok2 := strings.Cut(name, "-")
+	if !ok1 || !ok2 || !runStamp.MatchString(stamp) {
+		return false
+	}
+	if tail == rest {
+		return true
+	}
+	n, ok := strings.CutPrefix(tail, rest+"-")
+	if !ok || n == "" {
+		return false
+	}
+	for _, r := range n {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
 }

@@ -18,3 +18,20 @@ func TestWithoutFlag(t *testing.T) {
 		}
 	}
 }
+
+func TestSameRun(t *testing.T) {
+	id := "20261203T071105Z-quote-node-app-01"
+	for name, want := range map[string]bool{
+		"20261203T071105Z-quote-node-app-01":   true,
+		"20261203T071104Z-quote-node-app-01":   true,
+		"20261203T071104Z-quote-node-app-01-3": true,
+		"20261203T071104Z-quote-node-app-012":  false,
+		"20261203T071104Z-quote-node-app-02":   false,
+		"gate-out":                             false,
+		"2026-quote-node-app-01":               false,
+	} {
+		if got := sameRun(name, id); got != want {
+			t.Errorf("sameRun(%q) = %v, want %v", name, got, want)
+		}
+	}
+}
