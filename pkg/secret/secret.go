@@ -6,8 +6,10 @@
 // A web stack rarely shows a value only as itself: a page escapes it for
 // HTML, a URL carries it percent-encoded, a JSON body escapes it, a token or
 // a Basic credential is base64. Every registered value is therefore matched
-// in all of those forms (see forms.go), and streams are redacted across
-// writes (see stream.go), not one write at a time.
+// in all of those forms (see forms.go), and in forms found by decoding the
+// text (base64 wrapped over lines, hex with separators, hex.Dump, decimal
+// byte lists, and long pieces of a long secret: see decoded.go); streams
+// are redacted across writes (see stream.go), not one write at a time.
 package secret
 
 import (

@@ -10,9 +10,13 @@ import (
 // two calls (Printf("%s", s[:3]); Printf("%s", s[3:])) is still found. It
 // holds back the shortest tail that could be the beginning of a secret (in
 // any of its forms): never more than the longest form's length minus one
-// byte, nothing at all after a line end when no secret contains one, and
-// nothing after a byte no form can start with. Flush (or Close) at the end
-// of the output writes what is held back, redacted, so nothing is lost.
+// byte; after a line end, when no secret contains one, nothing — unless
+// the line may go on as a decoded form on the next (it ends in wrapHold
+// base64 characters or more, or is a hex.Dump line: decoded.go); and
+// nothing after a byte no form can start with (letters, digits and
+// base64's +/=-_ all can: a word at the end of an unfinished line waits
+// for the line end). Flush (or Close) at the end of the output writes what
+// is held back, redacted, so nothing is lost.
 //
 // Stream is safe for concurrent use; writes are redacted in the order they
 // are made.
