@@ -20,7 +20,9 @@ import (
 //     16-byte pieces (one per line, where no piece alone is the secret):
 //     masked wherever the hex column beside it decodes to a secret;
 //   - decimal byte lists: fmt.Sprint([]byte(v)) ("[90 113 56]"), with
-//     spaces, commas or both between the numbers.
+//     spaces, commas or both between the numbers;
+//   - literal pieces of a long secret (fragLen): a copy of it one
+//     character off, or the secret cut by someone's truncation.
 //
 // Streams (Stream) catch these too, with one limit: a line end is a place
 // to flush, so a stream holds back a line that may continue such a form
