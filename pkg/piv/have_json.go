@@ -3,6 +3,7 @@ package piv
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/piv-gate/piv/pkg/jsondup"
 
 	"github.com/onsi/gomega"
 	"github.com/onsi/gomega/types"
@@ -30,6 +31,7 @@ type jsonMatcher struct {
 	inner  types.GomegaMatcher
 	source string
 	body   []byte
+	dup    *jsondup.Duplicate
 }
 
 func (m *jsonMatcher) Match(actual any) (bool, error) {
@@ -47,6 +49,12 @@ func (m *jsonMatcher) Match(actual any) (bool, error) {
 		return false, fmt.Errorf("HaveJSON expects a *piv.Response, []byte or string, got %T", actual)
 	}
 	if !json.Valid(m.body) {
+		return false, nil
+	}
+	// A key given twice is read as the first by gjson and as the last by
+	// most other parsers: an ambiguous document asserts nothing.
+	if d, _ := jsondup.Find(m.body); d != nil {
+		m.dup = d
 		return false, nil
 	}
 	m.got = gjson.GetBytes(m.body, m.path)
@@ -103,6 +111,8 @@ func (m *jsonMatcher) FailureMessage(actual any) string {
 	switch {
 	case !json.Valid(m.body):
 		return fmt.Sprintf("%sbody is not JSON, so JSON path %q cannot be read\nbody: %s", m.where(), m.path, excerpt(m.body))
+	case m.dup != nil:
+		return fmt.Sprintf("%sbody is an ambiguous JSON document (%v), so JSON path %q cannot be read\nbody: %s", m.where(), m.dup, m.path, excerpt(m.body))
 	case !m.got.Exists():
 		return fmt.Sprintf("%sJSON path %q not found\nbody: %s", m.where(), m.path, excerpt(m.body))
 	case m.inner != nil:

@@ -2,6 +2,7 @@ package piv
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/onsi/gomega"
@@ -87,5 +88,16 @@ func TestSecretNeverPrintsItsValue(t *testing.T) {
 	}
 	if secret.Redact("a value-that-leaks b") != "a [REDACTED] b" {
 		t.Error("not redacted")
+	}
+}
+
+func TestHaveJSONRefusesAmbiguousDocuments(t *testing.T) {
+	m := HaveJSON("status", "UP")
+	ok, err := m.Match(`{"status":"UP","status":"DOWN"}`)
+	if ok || err != nil {
+		t.Fatalf("a document with a repeated key matched: %v %v", ok, err)
+	}
+	if msg := m.FailureMessage(nil); !strings.Contains(msg, "ambiguous") || !strings.Contains(msg, `"status"`) {
+		t.Fatalf("message: %s", msg)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/piv-gate/piv/pkg/jsondup"
 	"io"
 	"net"
 	"net/http"
@@ -301,6 +302,10 @@ func judgeComponent(o *Outcome, c *Component, hf HTTPFact, where string) {
 		seen = strings.Join(vals, ", ")
 	} else {
 		o.Observed["json"] = c.JSON
+		if d, _ := jsondup.Find(hf.Body); d != nil {
+			fail("seen an ambiguous document: %v (parsers disagree on which value counts)", d)
+			return
+		}
 		v := hf.JSON(c.JSON)
 		if !v.Exists() || v.String() == "" {
 			fail("seen nothing: %s does not report %s (a component that is not reported is not fixed)", c.Path, c.JSON)
