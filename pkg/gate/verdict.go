@@ -101,7 +101,7 @@ func DecideRun(r *Result, p Policy, f Facts) {
 	case f.ReportError != "":
 		r.Verdict, r.Reason = Inconclusive, "reports could not be written: "+f.ReportError
 	case len(r.MissingSecrets) > 0:
-		r.Verdict, r.Reason = Inconclusive, fmt.Sprintf("configuration error: secret(s) %s not set: export them in the environment that runs piv", strings.Join(r.MissingSecrets, ", "))
+		r.Verdict, r.Reason = Inconclusive, fmt.Sprintf("configuration error: secret(s) %s not set or unusable (blank, shorter than 4 bytes, not UTF-8): export them in the environment that runs piv", strings.Join(r.MissingSecrets, ", "))
 	case f.Abort != "":
 		r.Verdict, r.Reason = Inconclusive, f.Abort
 	case len(panicked) > 0:

@@ -19,7 +19,7 @@ func WriteReports(res *gate.Result, dir, summary, stepSummary string) error {
 	if err != nil {
 		return err
 	}
-	if err := report.WriteFileAtomic(filepath.Join(dir, "junit.xml"), secret.RedactBytes(ju)); err != nil {
+	if err := report.WriteFileAtomic(filepath.Join(dir, "junit.xml"), report.RedactXML(ju, secret.Redact)); err != nil {
 		return err
 	}
 	html, err := report.HTML(res, report.AttachmentReader(dir))

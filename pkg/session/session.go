@@ -220,7 +220,7 @@ func (g *Gate) Run(ctx context.Context) (res *gate.Result, err error) {
 		}
 	}
 	if m := res.MissingSecrets; len(m) > 0 {
-		return res, usagef("secret(s) %s not set: export them in the environment that runs piv", strings.Join(m, ", "))
+		return res, usagef("secret(s) %s not set or unusable (blank, shorter than 4 bytes, not UTF-8): export them in the environment that runs piv", strings.Join(m, ", "))
 	}
 	return res, nil
 }
