@@ -87,6 +87,15 @@ func ExampleHaveJSON_notJSON() {
 	// body: <html>{"status":"UP"}</html>
 }
 
+// A key given twice is read as the first value by gjson and as the last by
+// most parsers: such a document is refused rather than judged.
+func ExampleHaveJSON_duplicateKey() {
+	show(piv.HaveJSON("status", "UP"), response(200, `{"status":"UP","status":"DOWN"}`))
+	// Output:
+	// POST /api/quotes on node app-02 (127.0.0.3:8443): body is an ambiguous JSON document (duplicate key "status" at the top level (byte 23)), so JSON path "status" cannot be read
+	// body: {"status":"UP","status":"DOWN"}
+}
+
 func ExampleHaveStatus() {
 	show(piv.HaveStatus(http.StatusCreated), response(201, `{}`))
 	show(piv.HaveStatus(http.StatusCreated), response(500, `{"error":"pricing engine unavailable"}`))
