@@ -19,6 +19,8 @@ var (
 	commit  = ""
 )
 
+const pivModule = "github.com/piv-gate/piv"
+
 const versionUsage = `Usage: piv version   (also: piv --version)
 
 Prints "piv VERSION (commit COMMIT, GO_VERSION)": the version and commit
@@ -45,8 +47,24 @@ func Version() string {
 	if version != "" {
 		return version
 	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		// piv's own module version: the main module's in the generic
+		// binary, a dependency's in a team's gate binary.
+		v := bi.Main.Version
+		if bi.Main.Path != pivModule {
+			v = ""
+			for _, d := range bi.Deps {
+				if d.Path == pivModule {
+					v = d.Version
+					if d.Replace != nil {
+						v = d.Replace.Version
+					}
+				}
+			}
+		}
+		if v != "" && v != "(devel)" {
+			return v
+		}
 	}
 	if c := Commit(); c != "" {
 		return "dev+" + short(c)

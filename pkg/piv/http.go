@@ -60,8 +60,10 @@ func clientFor(t target.Target) *http.Client {
 }
 
 // WithHeader returns a client that adds a header to every request (an auth
-// token captured from a login response). Values of secrets should be passed
-// as secret.Secret via WithSecretHeader so they are redacted.
+// token captured from a login response). A secret's value is redacted from
+// every output once read with piv.Secret, so passing s.Value() here is safe;
+// a token captured at run time should be registered the same way
+// (secret.Register) before it can appear in a failure.
 func (c *Client) WithHeader(key, value string) *Client {
 	n := *c
 	n.header = c.header.Clone()
