@@ -50,19 +50,13 @@ func TLS(ctx context.Context, t target.Target, tm Timeouts) TLSFact {
 	start := time.Now()
 	cfg := t.TLSConfig()
 	f := TLSFact{Addr: t.DialAddress(), ServerName: cfg.ServerName}
-	d := net.Dialer{Timeout: tm.Connect}
-	raw, err := d.DialContext(ctx, "tcp", f.Addr)
-	if err != nil {
-		f.Elapsed = time.Since(start)
+	conn, dialed, err := handshake(ctx, f.Addr, cfg, tm)
+	f.Elapsed = time.Since(start)
+	if !dialed {
 		f.Err = reason(err, f.Elapsed)
 		return f
 	}
-	defer raw.Close()
-	hctx, cancel := context.WithTimeout(ctx, tm.Handshake)
-	defer cancel()
-	conn := tls.Client(raw, cfg)
-	err = conn.HandshakeContext(hctx)
-	f.Elapsed = time.Since(start)
+	defer conn.Close()
 	// The negotiated version is known once the ServerHello is processed,
 	// which precedes certificate verification: keep it on failure too.
 	state := conn.ConnectionState()
@@ -129,19 +123,13 @@ func TLSBelow(ctx context.Context, t target.Target, min uint16, tm Timeouts) TLS
 	for _, cs := range append(tls.CipherSuites(), tls.InsecureCipherSuites()...) {
 		cfg.CipherSuites = append(cfg.CipherSuites, cs.ID)
 	}
-	d := net.Dialer{Timeout: tm.Connect}
-	raw, err := d.DialContext(ctx, "tcp", f.Addr)
-	if err != nil {
-		f.Elapsed = time.Since(start)
+	conn, dialed, err := handshake(ctx, f.Addr, cfg, tm)
+	f.Elapsed = time.Since(start)
+	if !dialed {
 		f.Err = reason(err, f.Elapsed)
 		return f
 	}
-	defer raw.Close()
-	hctx, cancel := context.WithTimeout(ctx, tm.Handshake)
-	defer cancel()
-	conn := tls.Client(raw, cfg)
-	err = conn.HandshakeContext(hctx)
-	f.Elapsed = time.Since(start)
+	defer conn.Close()
 	// The version is set once the ServerHello is accepted, before the
 	// certificate is verified: a server that presents a certificate we do
 	// not trust has still accepted the old protocol.
@@ -218,4 +206,20 @@ func versionName(v uint16) string {
 		return "1.3"
 	}
 	return fmt.Sprintf("0x%04x", v)
+}
+
+// handshake dials addr (bounded by tm.Connect) and runs a TLS handshake with
+// cfg (bounded by tm.Handshake), both under ctx. dialed is false when no
+// connection was made (err is the dial's); otherwise conn is the TLS
+// connection, to be closed, and err the handshake's.
+func handshake(ctx context.Context, addr string, cfg *tls.Config, tm Timeouts) (conn *tls.Conn, dialed bool, err error) {
+	d := net.Dialer{Timeout: tm.Connect}
+	raw, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, false, err
+	}
+	hctx, cancel := context.WithTimeout(ctx, tm.Handshake)
+	defer cancel()
+	conn = tls.Client(raw, cfg)
+	return conn, true, conn.HandshakeContext(hctx)
 }
