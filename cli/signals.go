@@ -31,16 +31,4 @@ func releaseSignals() {
 	}
 }
 
-func signalName(s os.Signal) string {
-	switch s {
-	case syscall.SIGTERM:
-		return "SIGTERM"
-	case syscall.SIGINT:
-		return "SIGINT"
-	case syscall.SIGHUP:
-		return "SIGHUP"
-	case syscall.SIGQUIT:
-		return "SIGQUIT"
-	}
-	return s.String()
-}
+func signalName(s os.Signal) string { return earlysignal.Name(s) }

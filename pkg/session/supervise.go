@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/piv-gate/piv/internal/earlysignal"
 	"github.com/piv-gate/piv/pkg/timeouts"
 	"io"
 	"os"
@@ -118,7 +119,7 @@ func (g *Gate) supervise(ctx context.Context, exe string, args []string, stdout,
 	// A signal that came before the child could start: do not start it.
 	select {
 	case sg := <-sigs:
-		return g.Fault(fmt.Sprintf("interrupted by %s before the gate started", sigName(sg))), 3, false
+		return g.Fault(fmt.Sprintf("interrupted by %s before the gate started", earlysignal.Name(sg))), 3, false
 	default:
 	}
 	token := make([]byte, 16)
@@ -202,7 +203,7 @@ wait:
 			break wait
 		case s := <-sigs:
 			if gotSig == "" {
-				gotSig = sigName(s)
+				gotSig = earlysignal.Name(s)
 			}
 			if p := cmd.Process; p != nil {
 				p.Signal(s)
@@ -355,20 +356,6 @@ func (w *tailWriter) String() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return string(w.b)
-}
-
-func sigName(s os.Signal) string {
-	switch s {
-	case syscall.SIGTERM:
-		return "SIGTERM"
-	case syscall.SIGINT:
-		return "SIGINT"
-	case syscall.SIGHUP:
-		return "SIGHUP"
-	case syscall.SIGQUIT:
-		return "SIGQUIT"
-	}
-	return s.String()
 }
 
 func timeSince(t time.Time) float64 { return time.Since(t).Seconds() }
