@@ -174,6 +174,12 @@ type Part struct {
 func Combine(r *Result, parts []Part, p Policy) {
 	r.Checks = []Check{}
 	selected := 0
+	for i := range parts {
+		if parts[i].Result == nil {
+			// A target that left no result verified nothing.
+			parts[i].Result = &Result{Verdict: Inconclusive, Reason: "no result: the target's gate left nothing to read"}
+		}
+	}
 	for _, part := range parts {
 		for _, c := range part.Result.Checks {
 			c.Target = part.Target

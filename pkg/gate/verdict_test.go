@@ -121,3 +121,13 @@ func TestCombineIsTheWorstTarget(t *testing.T) {
 		t.Fatalf("all pass: %s %q", r.Verdict, r.Reason)
 	}
 }
+
+func TestCombineWithoutAResultIsInconclusive(t *testing.T) {
+	ok := &Result{Checks: []Check{chk("a", Passed, true)}}
+	Decide(ok, Policy{}, "")
+	r := &Result{}
+	Combine(r, []Part{{Target: "app-01", Result: ok}, {Target: "app-02"}}, Policy{})
+	if r.Verdict != Inconclusive || !strings.Contains(r.Reason, "app-02: no result") {
+		t.Fatalf("%s %q", r.Verdict, r.Reason)
+	}
+}

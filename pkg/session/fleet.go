@@ -41,7 +41,9 @@ func (g *Gate) Fleet(ctx context.Context, exe string, fo FleetOptions, stderr io
 	// One browser for every target, when the selection can reach a
 	// browser spec; launched before the children so they connect to it.
 	args := append([]string{}, fo.ChildArgs...)
-	if mayUseBrowser(app.Suites, runner.EffectiveFilter(g.ro.LabelFilter, g.ro.AllowMutating)) {
+	// A browser the user named (--browser-url, passed on in ChildArgs) is
+	// the one every target uses.
+	if g.o.BrowserURL == "" && mayUseBrowser(app.Suites, runner.EffectiveFilter(g.ro.LabelFilter, g.ro.AllowMutating)) {
 		var cas [][]byte
 		if len(app.CAPEM) > 0 {
 			cas = append(cas, app.CAPEM)

@@ -252,7 +252,10 @@ wait:
 	// Every secret the child registered has been read from its stderr by
 	// now (Wait returned after the stream was copied).
 	stdout.Write(secret.RedactBytes(so.Bytes()))
-	res, _ := readGate(g.OutDir())
+	res, err := readGate(g.OutDir())
+	if err != nil {
+		return g.Fault("the gate's gate.json could not be read back: " + err.Error()), 3, false
+	}
 	return res, code, true
 }
 
