@@ -66,6 +66,13 @@ type Options struct {
 	Interrupted func() string
 }
 
+// Selection is what the options ask to verify (gate.json "selection");
+// LeftOut is filled once the specs have run.
+func Selection(o Options) gate.Selection {
+	f := strings.TrimSpace(o.LabelFilter)
+	return gate.Selection{LabelFilter: f, Focus: o.Focus, AllowMutating: o.AllowMutating, Narrowed: f != "" || o.Focus != ""}
+}
+
 // EffectiveFilter is the label filter Ginkgo gets: the user's, with mutating
 // specs left out unless allowed. Exposed so `piv list` shows the same set.
 func EffectiveFilter(userFilter string, allowMutating bool) string {
@@ -157,8 +164,7 @@ func Run(ctx context.Context, o Options) *gate.Result {
 		ctx, cancel = context.WithTimeout(ctx, o.Timeout)
 		defer cancel()
 	}
-	res.Selection = gate.Selection{LabelFilter: strings.TrimSpace(o.LabelFilter), Focus: o.Focus, AllowMutating: o.AllowMutating,
-		Narrowed: strings.TrimSpace(o.LabelFilter) != "" || o.Focus != ""}
+	res.Selection = Selection(o)
 	// facts are what happened to the run; gate.DecideRun alone judges them.
 	facts := gate.Facts{SpecsSelected: -1}
 	finish := func() *gate.Result {

@@ -241,8 +241,7 @@ func (g *Gate) base() *gate.Result {
 	res := &gate.Result{Schema: gate.Schema, Piv: g.o.PivVersion, RunID: ro.RunID, App: ro.App.App, ExpectedVersion: ro.ExpectedVersion,
 		Target:    gate.Target{Scope: string(ro.Target.Scope), Address: ro.Target.Address, URL: ro.App.Service.URL, Image: ro.Image},
 		StartedAt: ro.Started.UTC(), Checks: []gate.Check{},
-		Selection: gate.Selection{LabelFilter: strings.TrimSpace(ro.LabelFilter), Focus: ro.Focus, AllowMutating: ro.AllowMutating,
-			Narrowed: strings.TrimSpace(ro.LabelFilter) != "" || ro.Focus != ""}}
+		Selection: runner.Selection(ro)}
 	if ro.Target.Scope == target.ScopeNode {
 		res.Target.Node = ro.Target.Name
 	}
