@@ -57,7 +57,6 @@ const maxChildStdout = 64 << 20
 // parent. The zero value means: not supervised.
 type Child struct {
 	RunID string
-	token string
 	fd    *os.File
 }
 
@@ -74,7 +73,7 @@ func SupervisedChild(out string) (Child, bool) {
 	if err != nil || !strings.Contains(string(b), "token "+tok+"\n") {
 		return Child{}, false
 	}
-	c := Child{RunID: os.Getenv(envRunID), token: tok}
+	c := Child{RunID: os.Getenv(envRunID)}
 	if n, err := strconv.Atoi(os.Getenv(envReportFD)); err == nil && n > 2 {
 		// Processes a suite starts must not inherit the report pipe: they
 		// would hold it open past the gate's end.
