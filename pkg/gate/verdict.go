@@ -212,6 +212,7 @@ func Combine(r *Result, parts []Part, p Policy) {
 		r.Verdict, r.Reason = Inconclusive, "no target was verified"
 		return
 	}
+	decided, decidedReason := r.Verdict, r.Reason
 	worst := Pass
 	for _, part := range parts {
 		if part.Result.Verdict.Worse(worst) || part.Result.Verdict == "" {
@@ -233,6 +234,11 @@ func Combine(r *Result, parts []Part, p Policy) {
 	r.Verdict, r.Reason = worst, strings.Join(reasons, " | ")
 	if worst == Pass {
 		r.Reason = ""
+	}
+	// Never better than the joined checks judged as one gate (parts that
+	// each say pass but hold no check have verified nothing).
+	if decided.Worse(r.Verdict) {
+		r.Verdict, r.Reason = decided, decidedReason
 	}
 	// One version everywhere, or none: a fleet running two versions has
 	// not one observed version.

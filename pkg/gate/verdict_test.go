@@ -131,3 +131,11 @@ func TestCombineWithoutAResultIsInconclusive(t *testing.T) {
 		t.Fatalf("%s %q", r.Verdict, r.Reason)
 	}
 }
+
+func TestCombineIsNeverBetterThanItsChecks(t *testing.T) {
+	r := &Result{}
+	Combine(r, []Part{{Target: "app-01", Result: &Result{Verdict: Pass}}, {Target: "service", Result: &Result{Verdict: Pass}}}, Policy{})
+	if r.Verdict != Inconclusive {
+		t.Fatalf("parts that say pass with no checks: %s %q", r.Verdict, r.Reason)
+	}
+}

@@ -177,7 +177,7 @@ var hooks []func(string)
 
 // OnRegister calls f with every value registered so far and every value
 // registered from now on. A supervised gate uses it to hand its secrets to
-// its supervising parent (over a private pipe, never a file), which then
+// its supervising parent (in band on its stderr, never a file), which then
 // redacts what it relays of the child's stderr too — including a Go
 // runtime crash, which the child itself cannot redact.
 func OnRegister(f func(string)) {

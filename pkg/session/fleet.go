@@ -1,13 +1,14 @@
 package session
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
+	"time"
 
 	"github.com/onsi/ginkgo/v2/types"
 
@@ -117,7 +118,9 @@ func (g *Gate) Fleet(ctx context.Context, exe string, fo FleetOptions, stderr io
 		go func(c *child) {
 			defer wg.Done()
 			cargs := append(append([]string{"run", app.App}, args...), c.scope...)
-			r, _, _ := c.gate.supervise(ctx, exe, cargs, io.Discard, prefixWriter(stderr, c.name), c.sigs, []string{"GITHUB_STEP_SUMMARY"})
+			pw := prefixWriter(stderr, c.name)
+			r, _, _ := c.gate.supervise(ctx, exe, cargs, io.Discard, pw, c.sigs, []string{"GITHUB_STEP_SUMMARY"})
+			pw.Close()
 			c.res = r
 		}(c)
 	}
@@ -153,7 +156,7 @@ func mayUseBrowser(suites []string, filter string) bool {
 
 // prefixWriter prefixes every line written with [name], so the targets'
 // interleaved progress stays readable.
-func prefixWriter(w io.Writer, name string) io.Writer {
+func prefixWriter(w io.Writer, name string) *linePrefixer {
 	return &linePrefixer{w: secret.Writer{W: w}, prefix: "[" + name + "] "}
 }
 
@@ -164,17 +167,41 @@ type linePrefixer struct {
 	buf    []byte
 }
 
+// maxLine bounds a line held for its prefix: a target writing without
+// newlines is relayed in pieces rather than held without end.
+const maxLine = 64 << 10
+
 func (l *linePrefixer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.buf = append(l.buf, p...)
 	for {
-		i := strings.IndexByte(string(l.buf), '\n')
+		i := bytes.IndexByte(l.buf, '\n')
 		if i < 0 {
-			break
+			if len(l.buf) > maxLine {
+				l.emit(append(l.buf, '\n'))
+				l.buf = l.buf[:0]
+			}
+			return len(p), nil
 		}
-		l.w.Write(append([]byte(l.prefix), l.buf[:i+1]...))
+		l.emit(l.buf[:i+1])
 		l.buf = l.buf[i+1:]
 	}
-	return len(p), nil
 }
+
+func (l *linePrefixer) emit(line []byte) {
+	l.w.Write(append([]byte(l.prefix), line...))
+}
+
+// Close relays a last line that had no newline (the tail of a crash).
+func (l *linePrefixer) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.buf) > 0 {
+		l.emit(append(l.buf, '\n'))
+		l.buf = nil
+	}
+	return nil
+}
+
+func timeSince(t time.Time) float64 { return time.Since(t).Seconds() }

@@ -195,6 +195,7 @@ func (g *Gate) supervise(ctx context.Context, exe string, args []string, stdout,
 	}
 	var waitErr error
 	why, gotSig := "", ""
+	ctxDone := ctx.Done()
 wait:
 	for {
 		select {
@@ -210,7 +211,11 @@ wait:
 			if killTimer == nil {
 				killTimer = time.After(supervisorGrace)
 			}
-		case <-ctx.Done():
+		case <-ctxDone:
+			ctxDone = nil // asked once; then wait for the child or the grace
+			if gotSig == "" {
+				gotSig = "cancellation"
+			}
 			cmd.Process.Signal(syscall.SIGTERM)
 			if killTimer == nil {
 				killTimer = time.After(supervisorGrace)
@@ -360,8 +365,6 @@ func (w *tailWriter) String() string {
 	return string(w.b)
 }
 
-func timeSince(t time.Time) float64 { return time.Since(t).Seconds() }
-
 // killGroup kills the child's process group: the child (started with
 // Setpgid) and whatever it started that did not leave the group.
 func killGroup(cmd *exec.Cmd) {
@@ -374,9 +377,10 @@ func killGroup(cmd *exec.Cmd) {
 // secretFilter removes in-band secrets from a child's stderr, registering
 // each before passing on the bytes that follow it.
 type secretFilter struct {
-	mu  sync.Mutex
-	out io.Writer
-	buf []byte
+	mu   sync.Mutex
+	out  io.Writer
+	buf  []byte
+	skip bool // dropping the rest of an over-long marker line
 }
 
 // maxMarker bounds a marker line (a base64 secret) held while incomplete.
@@ -385,7 +389,19 @@ const maxMarker = 1 << 20
 func (f *secretFilter) Write(p []byte) (int, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.buf = append(f.buf, p...)
+	if f.skip {
+		i := bytes.IndexByte(p, '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		f.skip = false
+		f.buf = append(f.buf, p[i+1:]...)
+	} else {
+		f.buf = append(f.buf, p...)
+	}
+	if len(f.buf) == 0 {
+		return len(p), nil
+	}
 	for {
 		i := bytes.Index(f.buf, []byte(secretMarker))
 		if i < 0 {
@@ -408,7 +424,9 @@ func (f *secretFilter) Write(p []byte) (int, error) {
 		nl := bytes.IndexByte(f.buf, '\n')
 		if nl < 0 {
 			if len(f.buf) > maxMarker {
-				f.buf = f.buf[:0] // not a marker we sent: drop it rather than show a half
+				// Not a marker we sent, or a secret too large to hand
+				// over: show none of it, up to the end of its line.
+				f.buf, f.skip = f.buf[:0], true
 			}
 			return len(p), nil
 		}
