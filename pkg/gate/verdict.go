@@ -207,6 +207,18 @@ func Combine(r *Result, parts []Part, p Policy) {
 		}
 		r.MissingSecrets = appendNew(r.MissingSecrets, part.Result.MissingSecrets...)
 	}
+	// One version everywhere, or none: a fleet running two versions has
+	// not one observed version.
+	r.ObservedVersion = ""
+	for i, part := range parts {
+		v := part.Result.ObservedVersion
+		if i == 0 {
+			r.ObservedVersion = v
+		} else if v != r.ObservedVersion {
+			r.ObservedVersion = ""
+			break
+		}
+	}
 	DecideRun(r, p, Facts{SpecsSelected: selected})
 	if len(parts) == 0 {
 		r.Verdict, r.Reason = Inconclusive, "no target was verified"
@@ -239,18 +251,6 @@ func Combine(r *Result, parts []Part, p Policy) {
 	// each say pass but hold no check have verified nothing).
 	if decided.Worse(r.Verdict) {
 		r.Verdict, r.Reason = decided, decidedReason
-	}
-	// One version everywhere, or none: a fleet running two versions has
-	// not one observed version.
-	r.ObservedVersion = ""
-	for i, part := range parts {
-		v := part.Result.ObservedVersion
-		if i == 0 {
-			r.ObservedVersion = v
-		} else if v != r.ObservedVersion {
-			r.ObservedVersion = ""
-			break
-		}
 	}
 }
 

@@ -139,3 +139,16 @@ func TestCombineIsNeverBetterThanItsChecks(t *testing.T) {
 		t.Fatalf("parts that say pass with no checks: %s %q", r.Verdict, r.Reason)
 	}
 }
+
+func TestCombineSeesTheTargetsVersion(t *testing.T) {
+	part := func() *Result {
+		r := &Result{ExpectedVersion: "2.4.1", ObservedVersion: "2.4.1", Checks: []Check{chk("technical version", Passed, true)}}
+		Decide(r, Policy{}, "")
+		return r
+	}
+	r := &Result{ExpectedVersion: "2.4.1"}
+	Combine(r, []Part{{Target: "app-01", Result: part()}, {Target: "service", Result: part()}}, Policy{})
+	if r.Verdict != Pass || r.ObservedVersion != "2.4.1" {
+		t.Fatalf("%s %q observed %q", r.Verdict, r.Reason, r.ObservedVersion)
+	}
+}
